@@ -1,0 +1,175 @@
+import pg from 'pg';
+import type { EventRow } from './normalize.js';
+import { AUTH_SCHEMA, SqlStore } from './sql-store.js';
+import type { StoreStats } from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  id BIGSERIAL PRIMARY KEY,
+  uuid TEXT NOT NULL UNIQUE,
+  ts BIGINT NOT NULL,
+  priority SMALLINT NOT NULL,
+  rule TEXT NOT NULL,
+  source TEXT NOT NULL,
+  hostname TEXT NOT NULL,
+  cluster TEXT NOT NULL,
+  container_id TEXT NOT NULL,
+  container_name TEXT NOT NULL,
+  container_image TEXT NOT NULL,
+  k8s_ns TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  search_text TEXT NOT NULL,
+  raw TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts, id);
+CREATE INDEX IF NOT EXISTS events_priority ON events (priority, ts);
+CREATE INDEX IF NOT EXISTS events_rule ON events (rule, ts);
+CREATE INDEX IF NOT EXISTS events_source ON events (source, ts);
+CREATE INDEX IF NOT EXISTS events_hostname ON events (hostname, ts);
+CREATE INDEX IF NOT EXISTS events_image ON events (container_image, ts);
+CREATE INDEX IF NOT EXISTS events_ns ON events (k8s_ns, ts);
+CREATE TABLE IF NOT EXISTS event_tags (
+  tag TEXT NOT NULL,
+  event_id BIGINT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+  PRIMARY KEY (tag, event_id)
+);
+CREATE INDEX IF NOT EXISTS event_tags_event ON event_tags (event_id);
+`;
+
+/** Convert `?` placeholders to `$1, $2, …` (our SQL never has `?` inside literals). */
+function numbered(sql: string): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+}
+
+/** PostgreSQL store for scale: same schema, pg_trgm GIN index for free text. */
+export class PostgresStore extends SqlStore {
+  readonly kind = 'postgres' as const;
+  private readonly pool: pg.Pool;
+  private trgm = false;
+
+  private constructor(readonly url: string) {
+    super();
+    this.pool = new pg.Pool({ connectionString: url, max: 8 });
+    this.pool.on('error', () => {
+      /* a dropped idle client is replaced on next use */
+    });
+  }
+
+  static async open(url: string): Promise<PostgresStore> {
+    const s = new PostgresStore(url);
+    await s.pool.query(SCHEMA + AUTH_SCHEMA);
+    try {
+      await s.pool.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+      await s.pool.query(
+        'CREATE INDEX IF NOT EXISTS events_text ON events USING gin (search_text gin_trgm_ops)',
+      );
+      s.trgm = true;
+    } catch {
+      // Without pg_trgm free text still works (sequential ILIKE), only slower.
+    }
+    return s;
+  }
+
+  /** Whether the pg_trgm index backs free-text search. */
+  get hasTrigramIndex(): boolean {
+    return this.trgm;
+  }
+
+  protected async all(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+    return (await this.pool.query(numbered(sql), params)).rows as Record<string, unknown>[];
+  }
+
+  protected async run(sql: string, params: unknown[]): Promise<number> {
+    return (await this.pool.query(numbered(sql), params)).rowCount ?? 0;
+  }
+
+  protected textClause(params: unknown[], text: string): string {
+    params.push(`%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    return 'e.search_text ILIKE ?';
+  }
+
+  protected async insertRows(rows: EventRow[]): Promise<Set<string>> {
+    const done = new Set<string>();
+    const CHUNK = 5000;
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
+      const col = <T>(f: (r: EventRow) => T) => chunk.map(f);
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const res = await client.query(
+          `INSERT INTO events (uuid, ts, priority, rule, source, hostname, cluster, container_id, container_name, container_image, k8s_ns, count, search_text, raw)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[])
+           ON CONFLICT (uuid) DO NOTHING RETURNING id, uuid`,
+          [
+            col((r) => r.uuid),
+            col((r) => r.ts),
+            col((r) => r.priority),
+            col((r) => r.rule),
+            col((r) => r.source),
+            col((r) => r.hostname),
+            col((r) => r.cluster),
+            col((r) => r.containerId),
+            col((r) => r.containerName),
+            col((r) => r.containerImage),
+            col((r) => r.k8sNs),
+            col((r) => r.count),
+            col((r) => r.text.replaceAll('\u0000', '')),
+            col((r) => r.raw),
+          ],
+        );
+        const ids = new Map<string, string>();
+        for (const r of res.rows as { id: string; uuid: string }[]) {
+          ids.set(r.uuid, r.id);
+          done.add(r.uuid);
+        }
+        const tagIds: string[] = [];
+        const tags: string[] = [];
+        for (const r of chunk) {
+          const id = ids.get(r.uuid);
+          if (id === undefined) continue;
+          ids.delete(r.uuid); // a uuid repeated in one batch is stored once
+          for (const t of r.tags) {
+            tagIds.push(id);
+            tags.push(t);
+          }
+        }
+        if (tags.length)
+          await client.query(
+            'INSERT INTO event_tags (tag, event_id) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING',
+            [tags, tagIds],
+          );
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        client.release();
+      }
+    }
+    return done;
+  }
+
+  async stats(): Promise<StoreStats> {
+    const r = (
+      await this.pool.query(
+        `SELECT (SELECT COUNT(*) FROM events) AS n, (SELECT MIN(ts) FROM events) AS lo, (SELECT MAX(ts) FROM events) AS hi,
+                pg_total_relation_size('events') + pg_total_relation_size('event_tags') AS bytes`,
+      )
+    ).rows[0] as { n: string; lo: string | null; hi: string | null; bytes: string };
+    const u = new URL(this.url);
+    return {
+      kind: 'postgres',
+      location: `${u.hostname}:${u.port || 5432}${u.pathname}`,
+      events: Number(r.n),
+      ...(r.lo !== null ? { oldestUs: Number(r.lo) } : {}),
+      ...(r.hi !== null ? { newestUs: Number(r.hi) } : {}),
+      bytes: Number(r.bytes),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

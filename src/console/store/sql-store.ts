@@ -1,0 +1,357 @@
+import type { FalcoAlert } from '../../alert/falco-alert.js';
+import { type PriorityLevel, priorityName } from '../../alert/priority.js';
+import { DIM_COLUMN, type SqlDialect, whereSql } from './filter.js';
+import { AlertError, decodeCursor, type EventRow, encodeCursor, normalizeAlert } from './normalize.js';
+import type {
+  CountRow,
+  Dimension,
+  EventFilter,
+  EventStore,
+  HistogramBucket,
+  InsertResult,
+  LoginRecord,
+  Retention,
+  RuleSummary,
+  Scope,
+  SearchPage,
+  SessionRecord,
+  StoredEvent,
+  StoreStats,
+  TokenRecord,
+  UserRecord,
+} from './types.js';
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+
+/**
+ * Query logic shared by the SQLite and PostgreSQL stores. SQL is written with
+ * `?` placeholders; the PostgreSQL store numbers them. Subclasses provide the
+ * schema, batched insert, free-text clause and size statistics.
+ */
+export abstract class SqlStore implements EventStore {
+  abstract readonly kind: 'sqlite' | 'postgres';
+  protected abstract all(sql: string, params: unknown[]): Promise<Row[]>;
+  protected abstract run(sql: string, params: unknown[]): Promise<number>;
+  protected abstract textClause(params: unknown[], text: string): string;
+  /** Insert rows not yet present; returns the uuids actually inserted. */
+  protected abstract insertRows(rows: EventRow[]): Promise<Set<string>>;
+  abstract stats(): Promise<StoreStats>;
+  abstract close(): Promise<void>;
+
+  protected readonly dialect: SqlDialect = {
+    ph: (params, v) => {
+      params.push(v);
+      return '?';
+    },
+    text: (params, t) => this.textClause(params, t),
+  };
+
+  protected where(f: EventFilter, params: unknown[]): string {
+    return whereSql(f, this.dialect, params);
+  }
+
+  async insert(alerts: FalcoAlert[]): Promise<InsertResult> {
+    const rows = alerts.map((a) => normalizeAlert(a));
+    const inserted = await this.insertRows(rows);
+    const out: InsertResult = { inserted: [], duplicates: [] };
+    const seen = new Set<string>();
+    for (const r of rows) {
+      if (inserted.has(r.uuid) && !seen.has(r.uuid)) out.inserted.push(r.event);
+      else out.duplicates.push(r.uuid);
+      seen.add(r.uuid);
+    }
+    return out;
+  }
+
+  async search(filter: EventFilter, opts: { limit: number; cursor?: string }): Promise<SearchPage> {
+    const params: unknown[] = [];
+    let where = this.where(filter, params);
+    if (opts.cursor) {
+      const c = decodeCursor(opts.cursor);
+      where += ` AND (e.ts < ? OR (e.ts = ? AND e.id < ?))`;
+      params.push(c.ts, c.ts, c.id);
+    }
+    params.push(opts.limit + 1);
+    const rows = await this.all(
+      `SELECT e.id, e.ts, e.raw FROM events e WHERE ${where} ORDER BY e.ts DESC, e.id DESC LIMIT ?`,
+      params,
+    );
+    const more = rows.length > opts.limit;
+    const page = more ? rows.slice(0, opts.limit) : rows;
+    const last = page[page.length - 1];
+    return {
+      events: page.map((r) => JSON.parse(String(r.raw)) as StoredEvent),
+      ...(more && last ? { nextCursor: encodeCursor(num(last.ts), num(last.id)) } : {}),
+    };
+  }
+
+  async count(filter: EventFilter): Promise<number> {
+    const params: unknown[] = [];
+    const rows = await this.all(
+      `SELECT COUNT(*) AS n FROM events e WHERE ${this.where(filter, params)}`,
+      params,
+    );
+    return num(rows[0]?.n ?? 0);
+  }
+
+  async countBy(
+    filter: EventFilter,
+    dim: Dimension,
+    limit: number,
+  ): Promise<{ rows: CountRow[]; distinct: number }> {
+    const params: unknown[] = [];
+    let sql: string;
+    if (dim === 'tags') {
+      const where = this.where(filter, params);
+      sql = `SELECT t.tag AS value, COUNT(*) AS n FROM event_tags t JOIN events e ON e.id = t.event_id WHERE ${where} GROUP BY t.tag`;
+    } else {
+      const col = DIM_COLUMN[dim];
+      if (!col) throw new AlertError(`cannot count by "${dim}"`);
+      sql = `SELECT e.${col} AS value, COUNT(*) AS n FROM events e WHERE ${this.where(filter, params)} GROUP BY e.${col}`;
+    }
+    const rows = (await this.all(sql, params))
+      .map((r) => ({
+        value: dim === 'priority' ? priorityName(num(r.value) as PriorityLevel) : String(r.value ?? ''),
+        count: num(r.n),
+      }))
+      .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
+    return { rows: rows.slice(0, limit), distinct: rows.length };
+  }
+
+  async histogram(
+    filter: EventFilter,
+    fromUs: number,
+    toUs: number,
+    bucketUs: number,
+  ): Promise<HistogramBucket[]> {
+    const f = {
+      ...filter,
+      fromUs: Math.max(filter.fromUs ?? fromUs, fromUs),
+      toUs: Math.min(filter.toUs ?? toUs, toUs),
+    };
+    const params: unknown[] = [fromUs, bucketUs];
+    const where = this.where(f, params);
+    const rows = await this.all(
+      `SELECT (e.ts - ?) / ? AS b, e.priority AS p, COUNT(*) AS n FROM events e WHERE ${where} GROUP BY 1, 2`,
+      params,
+    );
+    const n = Math.max(1, Math.ceil((toUs - fromUs) / bucketUs));
+    const buckets: HistogramBucket[] = Array.from({ length: n }, (_, i) => ({
+      startUs: fromUs + i * bucketUs,
+      byPriority: {},
+      total: 0,
+    }));
+    for (const r of rows) {
+      const b = buckets[Math.floor(num(r.b))];
+      if (!b) continue;
+      const name = priorityName(num(r.p) as PriorityLevel);
+      b.byPriority[name] = (b.byPriority[name] ?? 0) + num(r.n);
+      b.total += num(r.n);
+    }
+    return buckets;
+  }
+
+  async get(uuid: string): Promise<StoredEvent | undefined> {
+    const rows = await this.all('SELECT raw FROM events WHERE uuid = ?', [uuid.toLowerCase()]);
+    return rows[0] ? (JSON.parse(String(rows[0].raw)) as StoredEvent) : undefined;
+  }
+
+  async rules(filter: EventFilter, fromUs: number, toUs: number, buckets: number): Promise<RuleSummary[]> {
+    const bucketUs = Math.max(1, Math.ceil((toUs - fromUs) / buckets));
+    const f = {
+      ...filter,
+      fromUs: Math.max(filter.fromUs ?? fromUs, fromUs),
+      toUs: Math.min(filter.toUs ?? toUs, toUs),
+    };
+    const params: unknown[] = [fromUs, bucketUs];
+    const where = this.where(f, params);
+    const rows = await this.all(
+      `SELECT e.rule AS rule, e.source AS source, (e.ts - ?) / ? AS b, COUNT(*) AS n, MIN(e.priority) AS p, MAX(e.ts) AS last
+       FROM events e WHERE ${where} GROUP BY 1, 2, 3`,
+      params,
+    );
+    const by = new Map<string, RuleSummary & { p: number; src: Set<string> }>();
+    for (const r of rows) {
+      const rule = String(r.rule);
+      let s = by.get(rule);
+      if (!s) {
+        s = {
+          rule,
+          count: 0,
+          priority: '',
+          p: 99,
+          lastUs: 0,
+          sources: [],
+          src: new Set(),
+          spark: new Array(buckets).fill(0),
+        };
+        by.set(rule, s);
+      }
+      const n = num(r.n);
+      s.count += n;
+      s.p = Math.min(s.p, num(r.p));
+      s.lastUs = Math.max(s.lastUs, num(r.last));
+      s.src.add(String(r.source));
+      const i = Math.floor(num(r.b));
+      if (i >= 0 && i < buckets) s.spark[i]! += n;
+    }
+    return [...by.values()]
+      .map(({ p, src, ...s }) => ({
+        ...s,
+        priority: priorityName(p as PriorityLevel),
+        sources: [...src].sort(),
+      }))
+      .sort((a, b) => b.count - a.count || a.rule.localeCompare(b.rule));
+  }
+
+  async enforceRetention(r: Retention, nowUs: number): Promise<number> {
+    let deleted = 0;
+    const BATCH = 5000;
+    if (r.maxAgeMs > 0) {
+      const cutoff = nowUs - r.maxAgeMs * 1000;
+      for (;;) {
+        const n = await this.run(
+          `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? LIMIT ${BATCH})`,
+          [cutoff],
+        );
+        deleted += n;
+        if (n < BATCH) break;
+      }
+    }
+    if (r.maxEvents > 0) {
+      const cut = await this.all('SELECT ts, id FROM events ORDER BY ts DESC, id DESC LIMIT 1 OFFSET ?', [
+        r.maxEvents,
+      ]);
+      if (cut[0]) {
+        const ts = num(cut[0].ts);
+        const id = num(cut[0].id);
+        for (;;) {
+          const n = await this.run(
+            `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? OR (ts = ? AND id <= ?) LIMIT ${BATCH})`,
+            [ts, ts, id],
+          );
+          deleted += n;
+          if (n < BATCH) break;
+        }
+      }
+    }
+    return deleted;
+  }
+
+  // ---- auth -------------------------------------------------------------
+
+  async countUsers(): Promise<number> {
+    return num((await this.all('SELECT COUNT(*) AS n FROM users', []))[0]?.n ?? 0);
+  }
+  async getUser(username: string): Promise<UserRecord | undefined> {
+    const r = (await this.all('SELECT * FROM users WHERE username = ?', [username]))[0];
+    return r ? toUser(r) : undefined;
+  }
+  async listUsers(): Promise<UserRecord[]> {
+    return (await this.all('SELECT * FROM users ORDER BY username', [])).map(toUser);
+  }
+  async putUser(u: UserRecord): Promise<void> {
+    await this.run(
+      `INSERT INTO users (username, hash, role, created_us) VALUES (?, ?, ?, ?)
+       ON CONFLICT (username) DO UPDATE SET hash = excluded.hash, role = excluded.role`,
+      [u.username, u.hash, u.role, u.createdUs],
+    );
+  }
+  async deleteUser(username: string): Promise<boolean> {
+    await this.run('DELETE FROM sessions WHERE username = ?', [username]);
+    return (await this.run('DELETE FROM users WHERE username = ?', [username])) > 0;
+  }
+  async putToken(t: TokenRecord): Promise<void> {
+    await this.run(
+      `INSERT INTO tokens (id, name, hash, scopes, created_us) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, hash = excluded.hash, scopes = excluded.scopes`,
+      [t.id, t.name, t.hash, t.scopes.join(','), t.createdUs],
+    );
+  }
+  async getTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    const r = (await this.all('SELECT * FROM tokens WHERE hash = ?', [hash]))[0];
+    return r ? toToken(r) : undefined;
+  }
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.all('SELECT * FROM tokens ORDER BY created_us', [])).map(toToken);
+  }
+  async deleteToken(id: string): Promise<boolean> {
+    return (await this.run('DELETE FROM tokens WHERE id = ?', [id])) > 0;
+  }
+  async touchToken(id: string, whenUs: number): Promise<void> {
+    await this.run('UPDATE tokens SET last_used_us = ? WHERE id = ?', [whenUs, id]);
+  }
+  async putSession(s: SessionRecord): Promise<void> {
+    await this.run(
+      'INSERT INTO sessions (id_hash, username, csrf, created_us, expires_us) VALUES (?, ?, ?, ?, ?)',
+      [s.idHash, s.username, s.csrf, s.createdUs, s.expiresUs],
+    );
+  }
+  async getSession(idHash: string): Promise<SessionRecord | undefined> {
+    const r = (await this.all('SELECT * FROM sessions WHERE id_hash = ?', [idHash]))[0];
+    return r
+      ? {
+          idHash: String(r.id_hash),
+          username: String(r.username),
+          csrf: String(r.csrf),
+          createdUs: num(r.created_us),
+          expiresUs: num(r.expires_us),
+        }
+      : undefined;
+  }
+  async deleteSession(idHash: string): Promise<void> {
+    await this.run('DELETE FROM sessions WHERE id_hash = ?', [idHash]);
+  }
+  async deleteExpiredSessions(nowUs: number): Promise<number> {
+    return this.run('DELETE FROM sessions WHERE expires_us < ?', [nowUs]);
+  }
+  async logLogin(r: LoginRecord): Promise<void> {
+    await this.run('INSERT INTO logins (time_us, username, ip, success, reason) VALUES (?, ?, ?, ?, ?)', [
+      r.timeUs,
+      r.username,
+      r.ip,
+      r.success ? 1 : 0,
+      r.reason,
+    ]);
+  }
+  async listLogins(limit: number): Promise<LoginRecord[]> {
+    return (await this.all('SELECT * FROM logins ORDER BY time_us DESC LIMIT ?', [limit])).map((r) => ({
+      timeUs: num(r.time_us),
+      username: String(r.username),
+      ip: String(r.ip),
+      success: num(r.success) === 1,
+      reason: String(r.reason),
+    }));
+  }
+}
+
+function toUser(r: Row): UserRecord {
+  return {
+    username: String(r.username),
+    hash: String(r.hash),
+    role: r.role === 'admin' ? 'admin' : 'viewer',
+    createdUs: num(r.created_us),
+  };
+}
+
+function toToken(r: Row): TokenRecord {
+  return {
+    id: String(r.id),
+    name: String(r.name),
+    hash: String(r.hash),
+    scopes: String(r.scopes).split(',').filter(Boolean) as Scope[],
+    createdUs: num(r.created_us),
+    ...(r.last_used_us !== null && r.last_used_us !== undefined ? { lastUsedUs: num(r.last_used_us) } : {}),
+  };
+}
+
+/** Auth tables, identical in both dialects (BIGINT is an INTEGER in SQLite). */
+export const AUTH_SCHEMA = `
+CREATE TABLE IF NOT EXISTS users (username TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL, created_us BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL, created_us BIGINT NOT NULL, last_used_us BIGINT);
+CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, username TEXT NOT NULL, csrf TEXT NOT NULL, created_us BIGINT NOT NULL, expires_us BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS logins (time_us BIGINT NOT NULL, username TEXT NOT NULL, ip TEXT NOT NULL, success INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS logins_time ON logins (time_us);
+`;

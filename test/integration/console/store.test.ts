@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { filterFromQuery } from '../../../src/console/store/filter.js';
+import type { EventStore } from '../../../src/console/store/types.js';
+import { alert, storeKinds } from './fixtures.js';
+
+const HOUR = 3_600_000;
+
+describe.each(storeKinds())('event store contract: $name', (kind) => {
+  let store: EventStore;
+  const now = Date.now();
+  beforeAll(async () => {
+    store = await kind.open();
+    await store.insert([
+      alert({
+        at: new Date(now - 3 * HOUR),
+        priority: 'Critical',
+        rule: 'Write below etc',
+        tags: ['filesystem'],
+        output: 'File below /etc opened for writing (file=/etc/shadow)',
+        output_fields: { 'fd.name': '/etc/shadow', 'k8s.ns.name': 'kube-system' },
+      }),
+      alert({ at: new Date(now - 2 * HOUR), priority: 'Warning', hostname: 'node-b', cluster: 'eu-1' }),
+      alert({
+        at: new Date(now - 1 * HOUR),
+        priority: 'Notice',
+        source: 'k8s_audit',
+        rule: 'Create privileged pod',
+        tags: ['k8s'],
+        output: 'Pod started privileged',
+        output_fields: { 'ka.target.namespace': 'dev' },
+      }),
+      alert({
+        at: new Date(now - 30 * 60_000),
+        priority: 'Error',
+        count: 7,
+        uuid: '2f1b8f4e-7c1d-4b2a-9f0e-123456789abc',
+      }),
+      alert({ at: new Date(now - 10 * 60_000), priority: 'Debug', rule: 'Debug rule', tags: [] }),
+    ]);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await kind.cleanup();
+  });
+
+  it('insert is idempotent by uuid and generates missing uuids', async () => {
+    const u = randomUUID();
+    const first = await store.insert([alert({ uuid: u, rule: 'Idem' }), alert({ uuid: u, rule: 'Idem' })]);
+    expect(first.inserted.map((e) => e.uuid)).toEqual([u]);
+    expect(first.duplicates).toEqual([u]);
+    const again = await store.insert([alert({ uuid: u, rule: 'Idem' })]);
+    expect(again.inserted).toEqual([]);
+    expect(await store.count({ rules: ['Idem'] })).toBe(1);
+    const gen = await store.insert([alert({ rule: 'NoUuid' })]);
+    expect(gen.inserted[0]!.uuid).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await store.get(gen.inserted[0]!.uuid))?.rule).toBe('NoUuid');
+  });
+
+  it('keeps output_fields, tags, cluster and the dedup count', async () => {
+    const e = await store.get('2F1B8F4E-7C1D-4B2A-9F0E-123456789ABC');
+    expect(e?.count).toBe(7);
+    expect(e?.output_fields['container.image.repository']).toBe('nginx');
+    expect(e?.tags).toEqual(['container', 'shell']);
+    const b = await store.search({ hostnames: ['node-b'] }, { limit: 10 });
+    expect(b.events[0]?.cluster).toBe('eu-1');
+  });
+
+  it('rejects bad alerts with a message naming the key', async () => {
+    await expect(store.insert([{ ...alert(), priority: 'Loud' as never }])).rejects.toThrow(/priority/);
+    await expect(store.insert([{ ...alert(), time: 'yesterday' }])).rejects.toThrow(/time/);
+  });
+
+  it('filters: priority set, at-or-above, rule, source, hostname, tags, container, namespace, cluster, time', async () => {
+    const f = (q: Record<string, string>) =>
+      store.count({
+        ...filterFromQuery(q),
+        rules: undefined,
+        ...(q.rule ? { rules: q.rule.split(',') } : {}),
+      });
+    const base = { since: '1d' };
+    expect(await f({ ...base, priority: 'Critical,Notice' })).toBe(2);
+    expect(
+      await store.count({
+        ...filterFromQuery({ min_priority: 'Error' }),
+        rules: ['Write below etc', 'Terminal shell in container'],
+      }),
+    ).toBe(2);
+    expect(await f({ ...base, rule: 'Create privileged pod' })).toBe(1);
+    expect(await f({ ...base, source: 'k8s_audit' })).toBe(1);
+    expect(await f({ ...base, hostname: 'node-b' })).toBe(1);
+    expect(await f({ ...base, tags: 'filesystem,k8s' })).toBe(2);
+    expect(await f({ ...base, container: 'nginx', rule: 'Terminal shell in container' })).toBe(2);
+    expect(await f({ ...base, namespace: 'dev' })).toBe(1);
+    expect(await f({ ...base, namespace: 'kube-system' })).toBe(1);
+    expect(await f({ ...base, cluster: 'eu-1' })).toBe(1);
+    expect(await f({ since: '45min', rule: 'Terminal shell in container,Debug rule' })).toBe(2);
+  });
+
+  it('free text is a case-insensitive substring over output and field values', async () => {
+    expect(await store.count({ text: 'ETC/SHAD' })).toBe(1);
+    expect(await store.count({ text: 'privileged' })).toBe(1);
+    expect(await store.count({ text: 'kube-sys' })).toBe(1);
+    expect(await store.count({ text: 'no-such-thing-anywhere' })).toBe(0);
+  });
+
+  it('cursor pagination walks newest to oldest without gaps or repeats', async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.search({}, { limit: 2, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.events.map((e) => e.uuid));
+      cursor = page.nextCursor;
+    } while (cursor);
+    const total = await store.count({});
+    expect(seen.length).toBe(total);
+    expect(new Set(seen).size).toBe(total);
+    const all = await store.search({}, { limit: 100 });
+    const times = all.events.map((e) => e.time);
+    expect([...times].sort().reverse()).toEqual(times);
+  });
+
+  it('counts by every dimension', async () => {
+    const f = {
+      fromUs: (now - 4 * HOUR) * 1000,
+      rules: ['Write below etc', 'Create privileged pod', 'Terminal shell in container', 'Debug rule'],
+    };
+    const pr = await store.countBy(f, 'priority', 10);
+    expect(Object.fromEntries(pr.rows.map((r) => [r.value, r.count]))).toEqual({
+      Critical: 1,
+      Warning: 1,
+      Notice: 1,
+      Error: 1,
+      Debug: 1,
+    });
+    const tags = await store.countBy(f, 'tags', 10);
+    expect(Object.fromEntries(tags.rows.map((r) => [r.value, r.count]))).toEqual({
+      container: 2,
+      shell: 2,
+      filesystem: 1,
+      k8s: 1,
+    });
+    expect((await store.countBy(f, 'rule', 1)).rows).toEqual([
+      { value: 'Terminal shell in container', count: 2 },
+    ]);
+    expect((await store.countBy(f, 'rule', 1)).distinct).toBe(4);
+    expect((await store.countBy(f, 'k8s_ns', 10)).rows.find((r) => r.value === 'prod')?.count).toBe(3);
+    expect((await store.countBy(f, 'container_image', 10)).rows.find((r) => r.value === 'nginx')?.count).toBe(
+      3,
+    );
+    expect((await store.countBy(f, 'source', 10)).rows).toContainEqual({ value: 'k8s_audit', count: 1 });
+  });
+
+  it('histogram buckets by priority and rules summary with sparkline', async () => {
+    const from = (now - 4 * HOUR) * 1000;
+    const to = now * 1000 + 1;
+    const h = await store.histogram(
+      { rules: ['Write below etc', 'Create privileged pod'] },
+      from,
+      to,
+      HOUR * 1000,
+    );
+    expect(h.length).toBe(5);
+    expect(h[1]!.byPriority).toEqual({ Critical: 1 });
+    expect(h[3]!.byPriority).toEqual({ Notice: 1 });
+    expect(h.reduce((s, b) => s + b.total, 0)).toBe(2);
+    const rules = await store.rules({}, from, to, 4);
+    const shell = rules.find((r) => r.rule === 'Terminal shell in container')!;
+    expect(shell.count).toBe(2);
+    expect(shell.priority).toBe('Error');
+    expect(shell.spark.reduce((a, b) => a + b, 0)).toBe(2);
+    expect(shell.spark.length).toBe(4);
+  });
+
+  it('retention by age and by count deletes oldest and their tags/text', async () => {
+    const s = await kind.open();
+    try {
+      const base = Date.now();
+      await s.insert(
+        Array.from({ length: 20 }, (_, i) => alert({ at: new Date(base - (20 - i) * HOUR), rule: `R${i}` })),
+      );
+      expect(await s.enforceRetention({ maxAgeMs: 10.5 * HOUR, maxEvents: 0 }, base * 1000)).toBe(10);
+      expect(await s.count({})).toBe(10);
+      expect(await s.enforceRetention({ maxAgeMs: 0, maxEvents: 4 }, base * 1000)).toBe(6);
+      const left = await s.search({}, { limit: 10 });
+      expect(left.events.map((e) => e.rule)).toEqual(['R19', 'R18', 'R17', 'R16']);
+      expect(await s.count({ text: 'bash' })).toBe(4);
+      expect((await s.countBy({}, 'tags', 10)).rows).toContainEqual({ value: 'shell', count: 4 });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('auth tables: users, tokens, sessions, login log', async () => {
+    expect(await store.countUsers()).toBe(0);
+    await store.putUser({ username: 'ana', hash: 'h', role: 'admin', createdUs: 1 });
+    await store.putUser({ username: 'ana', hash: 'h2', role: 'viewer', createdUs: 1 });
+    expect(await store.getUser('ana')).toEqual({ username: 'ana', hash: 'h2', role: 'viewer', createdUs: 1 });
+    await store.putToken({ id: 't1', name: 'relay', hash: 'abc', scopes: ['ingest'], createdUs: 5 });
+    expect((await store.getTokenByHash('abc'))?.scopes).toEqual(['ingest']);
+    await store.touchToken('t1', 9);
+    expect((await store.listTokens())[0]?.lastUsedUs).toBe(9);
+    await store.putSession({ idHash: 's', username: 'ana', csrf: 'c', createdUs: 1, expiresUs: 10 });
+    expect((await store.getSession('s'))?.csrf).toBe('c');
+    expect(await store.deleteExpiredSessions(11)).toBe(1);
+    await store.logLogin({
+      timeUs: 3,
+      username: 'ana',
+      ip: '127.0.0.1',
+      success: false,
+      reason: 'bad password',
+    });
+    expect(await store.listLogins(5)).toEqual([
+      { timeUs: 3, username: 'ana', ip: '127.0.0.1', success: false, reason: 'bad password' },
+    ]);
+    expect(await store.deleteToken('t1')).toBe(true);
+    expect(await store.deleteUser('ana')).toBe(true);
+  });
+});
