@@ -1,0 +1,593 @@
+/**
+ * The Helm chart deploy/helm/peregrine, rendered and validated.
+ *
+ * Why this approach: neither the helm binary nor the Kubernetes OpenAPI schemas can be installed or
+ * fetched on the build machine (no Debian package for helm, no network beyond the npm/Debian
+ * registries). So the chart is rendered by tools/helm-render, a small Go program built from Debian's
+ * packages on the same engine Helm uses — Go's text/template with the sprig v3 function library and
+ * sigs.k8s.io/yaml for toYaml — with Helm's include/tpl/required/lookup, value merging (-f, --set)
+ * and `# Source:` output. Every rendered object is then checked against a strict per-kind schema
+ * (test/integration/helm/k8s-schema.ts: the fields the chart uses, their types, unknown fields
+ * rejected) and against the cross-object rules the API server and kubelet would enforce: selectors
+ * match template labels, Service/NetworkPolicy ports name real container ports, mounts have volumes,
+ * referenced ConfigMaps/Secrets/PVCs exist. On top, peregrine's own rules: the agent's exact
+ * capability set and read-only host mounts, non-root relay/console, resources everywhere, and the
+ * default ports (agent 8765/9765, relay 2801, console 2802). The validator's own self-test below
+ * breaks manifests on purpose to prove each rule fires.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import {
+  containersOf,
+  type Manifest,
+  nameOf,
+  type Obj,
+  parseQuantity,
+  validateManifests,
+} from './k8s-schema.js';
+import { CHART, ensureRenderer, ROOT, render, renderRaw } from './render.js';
+
+const SLACK = 'https://hooks.slack.com/services/T000/B000/XXXX';
+const RELAY_SLACK = [
+  '--set',
+  'relay.enabled=true',
+  '--set',
+  `relay.config.slack.webhookurl=${SLACK}`,
+  '--set',
+  'relay.config.slack.minimumpriority=warning,relay.config.slack.username=peregrine,relay.config.slack.footer=prod-cluster',
+  '--set',
+  'relay.config.slack.icon=https://example.com/icon.png,relay.config.slack.messageformat=Alert from prod',
+];
+const AGENT_CAPS = ['BPF', 'PERFMON', 'SYS_PTRACE', 'SYS_RESOURCE'];
+
+beforeAll(() => ensureRenderer(), 120_000);
+
+function find(ms: Manifest[], kind: string, name: string): Obj {
+  const m = ms.find((x) => x.obj.kind === kind && nameOf(x.obj) === name);
+  if (!m)
+    throw new Error(
+      `no ${kind}/${name} among ${ms.map((x) => `${String(x.obj.kind)}/${nameOf(x.obj)}`).join(', ')}`,
+    );
+  return m.obj;
+}
+
+function podSpec(o: Obj): Obj {
+  return ((o.spec as Obj).template as Obj).spec as Obj;
+}
+
+function container(o: Obj, name: string): Obj {
+  const c = containersOf(podSpec(o)).find((x) => x.name === name);
+  if (!c) throw new Error(`no container ${name}`);
+  return c;
+}
+
+function secretData(o: Obj): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries((o.data as Record<string, string> | null) ?? {}))
+    out[k] = Buffer.from(v, 'base64').toString('utf8');
+  return out;
+}
+
+function kinds(ms: Manifest[]): string[] {
+  return ms.map((m) => `${String(m.obj.kind)}/${nameOf(m.obj)}`).sort();
+}
+
+describe('chart with default values', () => {
+  let ms: Manifest[];
+  beforeAll(() => {
+    ms = render();
+  });
+
+  it('renders only the agent (relay and console are opt-in) and every object validates', () => {
+    expect(kinds(ms)).toEqual([
+      'ConfigMap/peregrine-agent',
+      'DaemonSet/peregrine-agent',
+      'NetworkPolicy/peregrine-agent',
+      'Service/peregrine-agent',
+      'ServiceAccount/peregrine-agent',
+    ]);
+    expect(validateManifests(ms)).toEqual([]);
+  });
+
+  it('agent: exactly BPF, PERFMON, SYS_RESOURCE, SYS_PTRACE after dropping ALL; hostPID; not privileged', () => {
+    const ds = find(ms, 'DaemonSet', 'peregrine-agent');
+    const sc = container(ds, 'agent').securityContext as Obj;
+    const caps = sc.capabilities as { add: string[]; drop: string[] };
+    expect([...caps.add].sort()).toEqual(AGENT_CAPS);
+    expect(caps.drop).toEqual(['ALL']);
+    expect(sc.privileged).toBe(false);
+    expect(sc.allowPrivilegeEscalation).toBe(false);
+    expect(sc.readOnlyRootFilesystem).toBe(true);
+    expect(podSpec(ds).hostPID).toBe(true);
+    expect(podSpec(ds).hostNetwork).toBeUndefined();
+  });
+
+  it('agent: BTF, cgroup, /proc and the runtime socket are mounted read-only from the host', () => {
+    const ds = find(ms, 'DaemonSet', 'peregrine-agent');
+    const vols = new Map((podSpec(ds).volumes as Obj[]).map((v) => [String(v.name), v]));
+    const mounts = container(ds, 'agent').volumeMounts as Obj[];
+    const hostMounts = mounts
+      .filter((m) => (vols.get(String(m.name)) as Obj).hostPath)
+      .map((m) => ({
+        host: ((vols.get(String(m.name)) as Obj).hostPath as Obj).path,
+        type: ((vols.get(String(m.name)) as Obj).hostPath as Obj).type,
+        ro: m.readOnly,
+      }));
+    expect(hostMounts).toEqual([
+      { host: '/sys/kernel/btf', type: 'Directory', ro: true },
+      { host: '/sys/fs/cgroup', type: 'Directory', ro: true },
+      { host: '/proc', type: 'Directory', ro: true },
+      { host: '/run/containerd/containerd.sock', type: 'Socket', ro: true },
+    ]);
+  });
+
+  it('agent: tolerates every taint so it runs on every node', () => {
+    const tol = podSpec(find(ms, 'DaemonSet', 'peregrine-agent')).tolerations as Obj[];
+    expect(tol).toContainEqual({ operator: 'Exists' });
+  });
+
+  it('agent: resources are the benchmark targets (RSS 96 MiB request) with limits above them', () => {
+    const res = container(find(ms, 'DaemonSet', 'peregrine-agent'), 'agent').resources as {
+      requests: Obj;
+      limits: Obj;
+    };
+    expect(parseQuantity(res.requests.memory)).toBe(96 * 1024 ** 2);
+    expect(parseQuantity(res.limits.memory)!).toBeGreaterThan(96 * 1024 ** 2);
+    expect(parseQuantity(res.requests.cpu)).toBe(0.05);
+    const values = readFileSync(join(CHART, 'values.yaml'), 'utf8');
+    expect(values).toMatch(/bench:syscall/);
+  });
+
+  it('agent: web 8765 and audit 9765 ports; the audit Service targets the audit port', () => {
+    const ds = find(ms, 'DaemonSet', 'peregrine-agent');
+    expect(container(ds, 'agent').ports).toEqual([
+      { name: 'web', containerPort: 8765, protocol: 'TCP' },
+      { name: 'audit', containerPort: 9765, protocol: 'TCP' },
+    ]);
+    const svc = find(ms, 'Service', 'peregrine-agent');
+    expect((svc.spec as Obj).ports).toContainEqual({
+      name: 'audit',
+      port: 9765,
+      targetPort: 'audit',
+      protocol: 'TCP',
+    });
+  });
+
+  it('agent config: falco.yaml keys with the fixed ports, audit endpoint, and no http_output without relay', () => {
+    const cm = find(ms, 'ConfigMap', 'peregrine-agent');
+    const cfg = parseYaml((cm.data as Record<string, string>)['peregrine.yaml']!) as Obj;
+    expect(cfg.webserver).toMatchObject({ listen_port: 8765, k8s_healthz_endpoint: '/healthz' });
+    expect(cfg.k8s_audit).toMatchObject({ enabled: true, listen_port: 9765, endpoint: '/k8s-audit' });
+    expect(cfg.json_output).toBe(true);
+    expect(cfg.http_output).toBeUndefined();
+    const mount = (container(find(ms, 'DaemonSet', 'peregrine-agent'), 'agent').volumeMounts as Obj[]).find(
+      (m) => m.name === 'config',
+    );
+    expect(mount).toMatchObject({ mountPath: '/etc/peregrine/peregrine.yaml', subPath: 'peregrine.yaml' });
+    const args = container(find(ms, 'DaemonSet', 'peregrine-agent'), 'agent').args as string[];
+    expect(args.join(' ')).toContain('/etc/peregrine/peregrine.yaml');
+  });
+
+  it('agent network policy: audit and web ingress only; egress DNS only without relay', () => {
+    const np = find(ms, 'NetworkPolicy', 'peregrine-agent').spec as Obj;
+    expect(np.policyTypes).toEqual(['Ingress', 'Egress']);
+    const ports = (np.ingress as Obj[]).flatMap((r) => (r.ports as Obj[]).map((p) => p.port));
+    expect(ports.sort()).toEqual(['audit', 'web']);
+    const egressPorts = (np.egress as Obj[]).flatMap((r) => (r.ports as Obj[]).map((p) => p.port));
+    expect(egressPorts).toEqual([53, 53]);
+  });
+});
+
+describe('chart with relay.enabled=true and Slack set', () => {
+  let ms: Manifest[];
+  beforeAll(() => {
+    ms = render(RELAY_SLACK);
+  });
+
+  it('renders agent, relay and console, and every object validates', () => {
+    expect(kinds(ms)).toEqual([
+      'ConfigMap/peregrine-agent',
+      'DaemonSet/peregrine-agent',
+      'Deployment/peregrine-console',
+      'Deployment/peregrine-relay',
+      'NetworkPolicy/peregrine-agent',
+      'NetworkPolicy/peregrine-console',
+      'NetworkPolicy/peregrine-relay',
+      'PersistentVolumeClaim/peregrine-console-data',
+      'PersistentVolumeClaim/peregrine-relay-spool',
+      'Secret/peregrine-console',
+      'Secret/peregrine-relay',
+      'Service/peregrine-agent',
+      'Service/peregrine-console',
+      'Service/peregrine-relay',
+      'ServiceAccount/peregrine-agent',
+    ]);
+    expect(validateManifests(ms)).toEqual([]);
+  });
+
+  it('relay Secret carries the Falcosidekick env names for every slack key that was set', () => {
+    const env = secretData(find(ms, 'Secret', 'peregrine-relay'));
+    expect(env).toMatchObject({
+      SLACK_WEBHOOKURL: SLACK,
+      SLACK_MINIMUMPRIORITY: 'warning',
+      SLACK_USERNAME: 'peregrine',
+      SLACK_FOOTER: 'prod-cluster',
+      SLACK_ICON: 'https://example.com/icon.png',
+      SLACK_MESSAGEFORMAT: 'Alert from prod',
+      SLACK_OUTPUTFORMAT: 'all',
+      WEBUI_URL: 'http://peregrine-console.peregrine.svc:2802',
+    });
+    // Empty values are left out so the relay's own defaults apply (Falcosidekick semantics).
+    expect(env.SLACK_CHANNEL).toBeUndefined();
+    expect(env.LOKI_HOSTPORT).toBeUndefined();
+    const relay = find(ms, 'Deployment', 'peregrine-relay');
+    expect(container(relay, 'relay').envFrom).toEqual([{ secretRef: { name: 'peregrine-relay' } }]);
+  });
+
+  it('relay: port 2801, spool on its PVC, one replica with Recreate, non-root', () => {
+    const relay = find(ms, 'Deployment', 'peregrine-relay');
+    const c = container(relay, 'relay');
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 2801, protocol: 'TCP' }]);
+    const spoolDir = (c.env as Obj[]).find((e) => e.name === 'SPOOL_DIR')?.value;
+    const mount = (c.volumeMounts as Obj[]).find((m) => m.mountPath === spoolDir);
+    expect(mount?.name).toBe('spool');
+    const vol = (podSpec(relay).volumes as Obj[]).find((v) => v.name === 'spool');
+    expect(vol?.persistentVolumeClaim).toEqual({ claimName: 'peregrine-relay-spool' });
+    expect((relay.spec as Obj).replicas).toBe(1);
+    expect(((relay.spec as Obj).strategy as Obj).type).toBe('Recreate');
+    expect(podSpec(relay).securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect((c.securityContext as Obj).capabilities).toEqual({ drop: ['ALL'] });
+    expect((find(ms, 'Service', 'peregrine-relay').spec as Obj).ports).toEqual([
+      { name: 'http', port: 2801, targetPort: 'http', protocol: 'TCP' },
+    ]);
+  });
+
+  it('agent http_output points at the relay Service', () => {
+    const cfg = parseYaml(
+      (find(ms, 'ConfigMap', 'peregrine-agent').data as Record<string, string>)['peregrine.yaml']!,
+    ) as Obj;
+    expect(cfg.http_output).toEqual({ enabled: true, url: 'http://peregrine-relay.peregrine.svc:2801' });
+    const np = find(ms, 'NetworkPolicy', 'peregrine-agent').spec as Obj;
+    expect((np.egress as Obj[]).some((r) => (r.ports as Obj[]).some((p) => p.port === 2801))).toBe(true);
+  });
+
+  it('console: Service peregrine-console on 2802, admin password from its Secret, non-root', () => {
+    const svc = find(ms, 'Service', 'peregrine-console');
+    expect((svc.spec as Obj).ports).toEqual([
+      { name: 'http', port: 2802, targetPort: 'http', protocol: 'TCP' },
+    ]);
+    const dep = find(ms, 'Deployment', 'peregrine-console');
+    const c = container(dep, 'console');
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 2802, protocol: 'TCP' }]);
+    const pw = (c.env as Obj[]).find((e) => e.name === 'PEREGRINE_ADMIN_PASSWORD');
+    expect(pw?.valueFrom).toEqual({ secretKeyRef: { name: 'peregrine-console', key: 'admin-password' } });
+    const generated = secretData(find(ms, 'Secret', 'peregrine-console'))['admin-password']!;
+    expect(generated).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(podSpec(dep).securityContext).toMatchObject({ runAsNonRoot: true });
+  });
+
+  it('console: a given admin password is used as is; the relay is the only in-cluster client allowed', () => {
+    const withPw = render([...RELAY_SLACK, '--set', 'console.admin.password=s3cret-pass']);
+    expect(secretData(find(withPw, 'Secret', 'peregrine-console'))['admin-password']).toBe('s3cret-pass');
+    const np = find(ms, 'NetworkPolicy', 'peregrine-console').spec as Obj;
+    const from = (np.ingress as Obj[])[0]!.from as Obj[];
+    expect(from).toEqual([
+      {
+        podSelector: {
+          matchLabels: {
+            'app.kubernetes.io/name': 'peregrine',
+            'app.kubernetes.io/instance': 'peregrine',
+            'app.kubernetes.io/component': 'relay',
+          },
+        },
+      },
+    ]);
+  });
+
+  it('console.enabled=false leaves the console out and the relay stops pointing at it', () => {
+    const noConsole = render([...RELAY_SLACK, '--set', 'console.enabled=false']);
+    expect(kinds(noConsole).filter((k) => k.includes('console'))).toEqual([]);
+    expect(secretData(find(noConsole, 'Secret', 'peregrine-relay')).WEBUI_URL).toBeUndefined();
+    expect(validateManifests(noConsole)).toEqual([]);
+  });
+});
+
+describe('chart options', () => {
+  it('custom rules become a ConfigMap mounted at rules.d and listed after the image rules', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'peregrine-helm-'));
+    const values = join(dir, 'values.yaml');
+    writeFileSync(
+      values,
+      [
+        'agent:',
+        '  customRules:',
+        '    shell_in_prod.yaml: |-',
+        '      - rule: Shell in prod',
+        '        desc: a shell in a prod container',
+        '        condition: spawned_process and container and k8s.ns.name = "prod" and proc.name = bash',
+        '        output: shell in prod (cmd=%proc.cmdline)',
+        '        priority: WARNING',
+        '',
+      ].join('\n'),
+    );
+    const ms = render(['-f', values]);
+    expect(validateManifests(ms)).toEqual([]);
+    const rules = find(ms, 'ConfigMap', 'peregrine-agent-rules').data as Record<string, string>;
+    const parsed = parseYaml(rules['shell_in_prod.yaml']!) as Obj[];
+    expect(parsed[0]).toMatchObject({ rule: 'Shell in prod', priority: 'WARNING' });
+    const ds = find(ms, 'DaemonSet', 'peregrine-agent');
+    expect(container(ds, 'agent').volumeMounts).toContainEqual({
+      name: 'rules',
+      mountPath: '/etc/peregrine/rules.d',
+      readOnly: true,
+    });
+    const cfg = parseYaml(
+      (find(ms, 'ConfigMap', 'peregrine-agent').data as Record<string, string>)['peregrine.yaml']!,
+    ) as { rules_files: string[] };
+    expect(cfg.rules_files.at(-1)).toBe('/etc/peregrine/rules.d/shell_in_prod.yaml');
+    expect(cfg.rules_files.length).toBeGreaterThan(1);
+  });
+
+  it('a custom rules file name that is not a plain .yaml name fails with the key named', () => {
+    const r = renderRaw(['--set', 'agent.customRules.bad\\/name=x']);
+    expect(r.ok).toBe(false);
+    expect(r.stderr).toContain('agent.customRules');
+  });
+
+  it('agent.sysAdmin=true adds SYS_ADMIN and drops allowPrivilegeEscalation=false (API server rule)', () => {
+    const ms = render(['--set', 'agent.sysAdmin=true']);
+    expect(validateManifests(ms)).toEqual([]);
+    const sc = container(find(ms, 'DaemonSet', 'peregrine-agent'), 'agent').securityContext as Obj;
+    expect([...(sc.capabilities as { add: string[] }).add].sort()).toEqual(
+      [...AGENT_CAPS, 'SYS_ADMIN'].sort(),
+    );
+    expect(sc.allowPrivilegeEscalation).toBeUndefined();
+  });
+
+  it('audit-only agent (syscallSource.enabled=false): no capabilities, no hostPID, no host mounts, non-root', () => {
+    const ms = render(['--set', 'agent.syscallSource.enabled=false']);
+    expect(validateManifests(ms)).toEqual([]);
+    const ds = find(ms, 'DaemonSet', 'peregrine-agent');
+    const sc = container(ds, 'agent').securityContext as Obj;
+    expect(sc.capabilities).toEqual({ drop: ['ALL'] });
+    expect(podSpec(ds).hostPID).toBe(false);
+    expect((podSpec(ds).volumes as Obj[]).filter((v) => v.hostPath)).toEqual([]);
+    expect(podSpec(ds).securityContext).toMatchObject({ runAsNonRoot: true });
+  });
+
+  it('relay.replicaCount=2 with a spool volume fails and points at the NATS scale-out', () => {
+    const r = renderRaw(['--set', 'relay.enabled=true,relay.replicaCount=2']);
+    expect(r.ok).toBe(false);
+    expect(r.stderr).toMatch(/NATS JetStream/);
+  });
+
+  it('networkPolicy.enabled=false renders no NetworkPolicy; the rest still validates', () => {
+    const ms = render([...RELAY_SLACK, '--set', 'networkPolicy.enabled=false']);
+    expect(ms.filter((m) => m.obj.kind === 'NetworkPolicy')).toEqual([]);
+    expect(validateManifests(ms)).toEqual([]);
+  });
+
+  it('every container everywhere has requests and limits for cpu and memory', () => {
+    for (const args of [[], RELAY_SLACK]) {
+      for (const m of render(args)) {
+        if (m.obj.kind !== 'Deployment' && m.obj.kind !== 'DaemonSet') continue;
+        for (const c of containersOf(podSpec(m.obj))) {
+          const res = c.resources as { requests: Obj; limits: Obj };
+          for (const r of ['cpu', 'memory']) {
+            expect(parseQuantity(res.requests[r]), `${nameOf(m.obj)} requests.${r}`).toBeGreaterThan(0);
+            expect(parseQuantity(res.limits[r]), `${nameOf(m.obj)} limits.${r}`).toBeGreaterThanOrEqual(
+              parseQuantity(res.requests[r])!,
+            );
+          }
+        }
+      }
+    }
+  });
+
+  it('README carries the install and port-forward lines, and the Service name matches the chart', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain(
+      'helm install peregrine deploy/helm/peregrine -n peregrine --create-namespace --set relay.enabled=true',
+    );
+    expect(readme).toContain('kubectl port-forward svc/peregrine-console 2802:2802 -n peregrine');
+    // The README's commands, applied to the chart: release "peregrine" in namespace "peregrine".
+    const ms = render(['--set', 'relay.enabled=true']);
+    const svc = find(ms, 'Service', 'peregrine-console');
+    expect((svc.metadata as Obj).namespace).toBe('peregrine');
+    expect(((svc.spec as Obj).ports as Obj[])[0]).toMatchObject({ port: 2802 });
+  });
+});
+
+describe('the validator rejects broken manifests (each rule fires)', () => {
+  let base: Manifest[];
+  beforeAll(() => {
+    base = render(RELAY_SLACK);
+  });
+  const mutate = (fn: (ms: Manifest[]) => void): string[] => {
+    const ms = structuredClone(base);
+    fn(ms);
+    return validateManifests(ms);
+  };
+  const dep = (ms: Manifest[], name: string): Obj => find(ms, 'Deployment', name);
+
+  it.each<[string, (ms: Manifest[]) => void, RegExp]>([
+    [
+      'unknown field',
+      (ms) =>
+        ((container(dep(ms, 'peregrine-relay'), 'relay').securityContext as Obj).readOnlyRootFileSystem =
+          true),
+      /unknown field/,
+    ],
+    ['missing image', (ms) => delete container(dep(ms, 'peregrine-relay'), 'relay').image, /image: required/],
+    [
+      'wrong type',
+      (ms) => ((container(dep(ms, 'peregrine-relay'), 'relay').ports as Obj[])[0]!.containerPort = '2801'),
+      /expected integer/,
+    ],
+    ['unknown kind', (ms) => (ms[0]!.obj.kind = 'Sevrice'), /unknown apiVersion\/kind/],
+    [
+      'selector mismatch',
+      (ms) => (((dep(ms, 'peregrine-relay').spec as Obj).selector as Obj).matchLabels = { app: 'x' }),
+      /does not match template labels/,
+    ],
+    [
+      'service targetPort',
+      (ms) =>
+        (((find(ms, 'Service', 'peregrine-console').spec as Obj).ports as Obj[])[0]!.targetPort = 'web'),
+      /targetPort web is not a port/,
+    ],
+    [
+      'mount without volume',
+      (ms) => (podSpec(dep(ms, 'peregrine-relay')).volumes as Obj[]).splice(0, 1),
+      /mount spool has no volume/,
+    ],
+    [
+      'writable host path',
+      (ms) =>
+        ((container(find(ms, 'DaemonSet', 'peregrine-agent'), 'agent').volumeMounts as Obj[]).find(
+          (m) => m.name === 'proc',
+        )!.readOnly = false),
+      /mounted writable/,
+    ],
+    [
+      'missing resources',
+      (ms) => delete container(dep(ms, 'peregrine-console'), 'console').resources,
+      /resources.requests.cpu missing/,
+    ],
+    [
+      'missing securityContext',
+      (ms) => delete container(dep(ms, 'peregrine-console'), 'console').securityContext,
+      /no securityContext/,
+    ],
+    [
+      'SYS_ADMIN with no-escalation',
+      (ms) =>
+        (
+          (container(find(ms, 'DaemonSet', 'peregrine-agent'), 'agent').securityContext as Obj)
+            .capabilities as { add: string[] }
+        ).add.push('SYS_ADMIN'),
+      /allowPrivilegeEscalation=false with SYS_ADMIN/,
+    ],
+    [
+      'secret ref missing',
+      (ms) =>
+        ms.splice(
+          ms.findIndex((m) => nameOf(m.obj) === 'peregrine-console' && m.obj.kind === 'Secret'),
+          1,
+        ),
+      /missing Secret peregrine-console/,
+    ],
+    [
+      'probe on unknown port',
+      (ms) =>
+        (((container(dep(ms, 'peregrine-relay'), 'relay').readinessProbe as Obj).httpGet as Obj).port =
+          'metrics'),
+      /readinessProbe uses port metrics/,
+    ],
+    [
+      'np port',
+      (ms) =>
+        ((
+          ((find(ms, 'NetworkPolicy', 'peregrine-relay').spec as Obj).ingress as Obj[])[0]!.ports as Obj[]
+        )[0]!.port = 'grpc'),
+      /ingress port grpc/,
+    ],
+    [
+      'request above limit',
+      (ms) =>
+        (((container(dep(ms, 'peregrine-relay'), 'relay').resources as Obj).requests as Obj).memory = '4Gi'),
+      /memory request exceeds its limit/,
+    ],
+    [
+      'bad quantity',
+      (ms) =>
+        (((container(dep(ms, 'peregrine-relay'), 'relay').resources as Obj).limits as Obj).cpu = 'lots'),
+      /not a resource quantity/,
+    ],
+  ])('%s', (_name, fn, expected) => {
+    const errs = mutate(fn);
+    expect(errs.join('\n')).toMatch(expected);
+  });
+
+  it('the unmodified render has no errors (so the failures above come from the mutations)', () => {
+    expect(validateManifests(base)).toEqual([]);
+  });
+});
+
+describe('tools/helm-render behaves like helm template for the features it supports', () => {
+  it('merges values: -f over values.yaml, --set over -f, typed --set, null deletes, escaped comma', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'peregrine-hr-'));
+    const chart = join(dir, 'c');
+    const t = join(chart, 'templates');
+    for (const d of [chart, t]) requireDir(d);
+    writeFileSync(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: c\nversion: 1.2.3\nappVersion: "9"\n');
+    writeFileSync(join(chart, 'values.yaml'), 'a: {b: 1, c: keep, gone: x}\nlist: [1, 2]\n');
+    writeFileSync(join(t, '_h.tpl'), '{{- define "c.n" -}}{{ .Release.Name }}-{{ .Chart.Name }}{{- end -}}');
+    writeFileSync(
+      join(t, 'cm.yaml'),
+      [
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        'metadata: {name: {{ include "c.n" . }}, namespace: {{ .Release.Namespace }}}',
+        'data:',
+        '  b: {{ .Values.a.b | quote }}',
+        '  bkind: {{ kindOf .Values.a.b | quote }}',
+        '  c: {{ .Values.a.c | quote }}',
+        '  gone: {{ hasKey .Values.a "gone" | quote }}',
+        '  s: {{ .Values.s | quote }}',
+        '  t: {{ tpl "{{ .Chart.Version }}" . | quote }}',
+        '  y: {{ toYaml .Values.list | quote }}',
+        '  app: {{ .Chart.AppVersion | quote }}',
+        '  missing: "{{ .Values.nope }}"',
+      ].join('\n'),
+    );
+    writeFileSync(join(t, 'NOTES.txt'), 'not a manifest {{ .Release.Name }}');
+    writeFileSync(join(dir, 'over.yaml'), 'a: {c: fromfile, gone: null}\n');
+    const ms = render(['-f', join(dir, 'over.yaml'), '--set', 'a.b=7,s=x\\,y'], chart);
+    expect(ms).toHaveLength(1);
+    expect(ms[0]!.source).toBe('c/templates/cm.yaml');
+    expect(ms[0]!.obj).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'peregrine-c', namespace: 'peregrine' },
+      data: {
+        b: '7',
+        bkind: 'int64',
+        c: 'fromfile',
+        gone: 'false',
+        s: 'x,y',
+        t: '1.2.3',
+        y: '- 1\n- 2',
+        app: '9',
+        missing: '',
+      },
+    });
+  });
+
+  it('required fails naming the message; invalid YAML output fails naming the template', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'peregrine-hr-'));
+    const chart = join(dir, 'c');
+    requireDir(join(chart, 'templates'));
+    writeFileSync(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: c\nversion: 0.1.0\n');
+    writeFileSync(join(chart, 'templates', 'a.yaml'), 'x: {{ required "x.y is required" .Values.x }}\n');
+    let r = renderRaw([], chart);
+    expect(r.ok).toBe(false);
+    expect(r.stderr).toContain('x.y is required');
+    r = renderRaw(['--set', 'x=ok'], chart);
+    expect(r.ok).toBe(true);
+    writeFileSync(join(chart, 'templates', 'b.yaml'), 'a: [unclosed\n');
+    r = renderRaw(['--set', 'x=ok'], chart);
+    expect(r.ok).toBe(false);
+    expect(r.stderr).toContain('YAML parse error on c/templates/b.yaml');
+  });
+});
+
+function requireDir(d: string): void {
+  mkdirSync(d, { recursive: true });
+}
