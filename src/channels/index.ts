@@ -1,0 +1,59 @@
+/**
+ * Builds the alert channels enabled in the agent config, and renders alerts as
+ * the lines channels write (Falco JSON or the text line).
+ */
+
+import type { AgentConfig } from '../agent/config.js';
+import { alertToJson, type FalcoAlert } from '../alert/falco-alert.js';
+import type { Logger } from '../common/log.js';
+import { fileChannel } from './file.js';
+import { httpChannel } from './http.js';
+import { programChannel } from './program.js';
+import { stdoutChannel } from './stdout.js';
+import { syslogChannel } from './syslog.js';
+import type { Channel } from './types.js';
+
+export { OutputQueue, type QueueHooks } from './queue.js';
+export type { Channel, OutputItem } from './types.js';
+
+/**
+ * The line for an alert: with json_output the alert JSON (keys sorted, `output`,
+ * `tags` and `message` per the json_include_* options), else the text line.
+ * `alert.output` must be present (the text line is always built).
+ */
+export function renderAlert(
+  alert: FalcoAlert,
+  cfg: Pick<
+    AgentConfig,
+    | 'json_output'
+    | 'json_include_output_property'
+    | 'json_include_tags_property'
+    | 'json_include_message_property'
+    | 'json_include_output_fields_property'
+  >,
+): string {
+  if (!cfg.json_output) return alert.output ?? alert.message ?? '';
+  const a: FalcoAlert = { ...alert };
+  if (!cfg.json_include_output_property) delete a.output;
+  if (!cfg.json_include_tags_property) delete a.tags;
+  if (!cfg.json_include_message_property) delete a.message;
+  if (!cfg.json_include_output_fields_property) (a as Partial<FalcoAlert>).output_fields = undefined;
+  return alertToJson(a);
+}
+
+export function createChannels(cfg: AgentConfig, log: Logger): Channel[] {
+  const out: Channel[] = [];
+  if (cfg.stdout_output.enabled) out.push(stdoutChannel());
+  if (cfg.file_output.enabled) out.push(fileChannel(cfg.file_output));
+  if (cfg.program_output.enabled) out.push(programChannel(cfg.program_output));
+  if (cfg.http_output.enabled)
+    out.push(
+      httpChannel(cfg.http_output, {
+        json: cfg.json_output,
+        onRetry: (n, e) => log.debug('http output retry', { attempt: n, error: e.message }),
+        echo: (body) => process.stdout.write(body.endsWith('\n') ? body : `${body}\n`),
+      }),
+    );
+  if (cfg.syslog_output.enabled) out.push(syslogChannel(cfg.syslog_output));
+  return out;
+}
