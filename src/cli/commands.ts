@@ -1,9 +1,13 @@
 import type { Command } from 'commander';
+import { registerConsoleCommand } from './console-command.js';
+import { registerRelayCommand } from './relay-command.js';
 
 /**
  * Every CLI command, one line each. A command is listed here only once it works
  * (it then appears in `peregrine --help` and in the README).
  */
-export function registerCommands(_program: Command): void {
+export function registerCommands(program: Command): void {
   // Commands are added here as their stages land.
+  registerRelayCommand(program);
+  registerConsoleCommand(program);
 }

@@ -1,0 +1,365 @@
+/**
+ * One sink's delivery pipeline: reads the spool from the sink's own cursor, routes and dedups, batches,
+ * sends with bounded concurrency, retries with exponential backoff and full jitter (or the server's
+ * Retry-After), dead-letters after too many attempts or too much age, and persists its cursor.
+ *
+ * The cursor only passes a record once it is delivered, dead-lettered or filtered out, so a crash at any
+ * moment re-delivers at most what was in flight (at least once). With maxconcurrentrequests = 1 (the
+ * default) delivery is in spool order, retries included.
+ */
+import type { FalcoAlert } from '../../alert/falco-alert.js';
+import type { Logger } from '../../common/log.js';
+import { compileRoute, Deduper, type Matcher, type RouteSpec } from '../router/route.js';
+import type { CursorStore, DeadLetter } from '../spool/cursor.js';
+import { ReadPosition, type Spool } from '../spool/spool.js';
+import type { RelayMetrics } from './metrics.js';
+import type { SendResult, SinkInstance } from './sink.js';
+
+export interface DeliveryOptions {
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  /** 0 = unlimited. */
+  maxAttempts: number;
+  maxAgeMs: number;
+  timeoutMs: number;
+  batchSize: number;
+  concurrency: number;
+  dedupWindowMs: number;
+  dedupFields: string[];
+  /** Falcosidekick display name for `outputs_total{destination}` (lower-cased). */
+  destination: string;
+}
+
+interface Item {
+  alert: FalcoAlert;
+  json: string;
+  seqs: number[];
+  receivedAt: number;
+}
+
+/** Exponential backoff with full jitter: uniform in [base/2, min(max, initial·2^(attempt-1))]. */
+export function backoffMs(attempt: number, initial: number, max: number, rnd = Math.random): number {
+  const cap = Math.min(max, initial * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(cap / 2 + rnd() * (cap / 2));
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+export class SinkPipeline {
+  /** Everything ≤ cursor is finished for this sink. */
+  cursor = 0;
+  private readSeq = 0;
+  private readonly order: Array<{ seq: number; receivedAt: number }> = [];
+  private head = 0;
+  private readonly done = new Set<number>();
+  private readonly queue: Item[] = [];
+  private wakeSenders: Array<() => void> = [];
+  private wakeReader: (() => void) | undefined;
+  private readonly stop = new AbortController();
+  private readonly match: Matcher;
+  private readonly dedup: Deduper<number> | undefined;
+  private dirty = false;
+  private saving = false;
+  private timers: NodeJS.Timeout[] = [];
+  private loops: Promise<void>[] = [];
+  private readonly pos = new ReadPosition();
+  private readonly highWater: number;
+  /** Attempts of the batch currently failing (for logs/tests). */
+  inflight = 0;
+
+  constructor(
+    readonly sink: SinkInstance,
+    private readonly spool: Spool,
+    private readonly cursors: CursorStore,
+    private readonly deadLetter: DeadLetter,
+    route: RouteSpec,
+    private readonly opts: DeliveryOptions,
+    private readonly metrics: RelayMetrics,
+    private readonly log: Logger,
+  ) {
+    this.match = compileRoute(route);
+    this.dedup = opts.dedupWindowMs > 0 ? new Deduper(opts.dedupWindowMs, opts.dedupFields) : undefined;
+    this.highWater = Math.max(1024, opts.batchSize * opts.concurrency * 4);
+    metrics.addSink({
+      name: sink.name,
+      backlog: () => Math.max(0, this.spool.lastSeq - this.cursor),
+      oldestAgeSeconds: () => this.oldestAgeSeconds(),
+    });
+  }
+
+  get name(): string {
+    return this.sink.name;
+  }
+
+  /** Records after the cursor (filtered ones included until read). */
+  get backlog(): number {
+    return Math.max(0, this.spool.lastSeq - this.cursor);
+  }
+
+  oldestAgeSeconds(now = Date.now()): number {
+    for (let i = this.head; i < this.order.length; i++) {
+      const o = this.order[i]!;
+      if (!this.done.has(o.seq)) return (now - o.receivedAt) / 1000;
+    }
+    const r = this.spool.peekReceivedAt(this.readSeq);
+    return r === undefined ? 0 : (now - r) / 1000;
+  }
+
+  start(): void {
+    const saved = this.cursors.load(this.sink.name);
+    // A sink seen for the first time starts at the current end of the spool (no replay of old history).
+    this.cursor = saved ?? this.spool.lastSeq;
+    if (saved === undefined) this.cursors.saveSync(this.sink.name, this.cursor);
+    this.readSeq = this.cursor;
+    this.loops.push(this.readLoop());
+    for (let i = 0; i < this.opts.concurrency; i++) this.loops.push(this.sendLoop());
+    this.timers.push(setInterval(() => void this.saveCursor(), 200));
+    if (this.dedup) {
+      const every = Math.max(10, Math.min(1000, this.opts.dedupWindowMs / 4));
+      this.timers.push(setInterval(() => this.releaseDedup(Date.now()), every));
+    }
+  }
+
+  private releaseDedup(now: number): void {
+    for (const s of this.dedup!.expire(now)) {
+      const first = s.items[0]!;
+      const o = this.order.find((x) => x.seq === first);
+      this.queue.push({
+        alert: s.alert,
+        json: JSON.stringify(s.alert),
+        seqs: s.items,
+        receivedAt: o?.receivedAt ?? now,
+      });
+    }
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.wakeSenders;
+    this.wakeSenders = [];
+    for (const f of w) f();
+  }
+
+  private async readLoop(): Promise<void> {
+    const signal = this.stop.signal;
+    while (!signal.aborted) {
+      if (this.queue.length >= this.highWater) {
+        await new Promise<void>((r) => {
+          this.wakeReader = r;
+        });
+        continue;
+      }
+      let recs: Awaited<ReturnType<Spool['read']>>;
+      try {
+        recs = await this.spool.read(this.readSeq, 512, this.pos);
+      } catch (e) {
+        this.log.error('spool read failed', { sink: this.name, error: (e as Error).message });
+        await sleep(1000, signal);
+        continue;
+      }
+      if (recs.length === 0) {
+        await Promise.race([this.spool.waitFor(this.readSeq), sleep(60_000, signal)]);
+        continue;
+      }
+      const now = Date.now();
+      for (const rec of recs) {
+        this.readSeq = rec.seq;
+        this.order.push({ seq: rec.seq, receivedAt: rec.receivedAt });
+        let alert: FalcoAlert;
+        try {
+          alert = JSON.parse(rec.json) as FalcoAlert;
+        } catch {
+          await this.deadLetter.add(
+            this.name,
+            [JSON.stringify({ raw: rec.json })],
+            'unreadable spool record',
+            0,
+          );
+          this.markDone([rec.seq]);
+          continue;
+        }
+        if (!this.match(alert)) {
+          this.metrics.filtered.inc({ sink: this.name });
+          this.markDone([rec.seq]);
+          continue;
+        }
+        if (this.dedup && !this.dedup.offer(alert, rec.seq, now)) {
+          this.metrics.deduplicated.inc({ sink: this.name });
+          continue;
+        }
+        this.queue.push({ alert, json: rec.json, seqs: [rec.seq], receivedAt: rec.receivedAt });
+      }
+      this.wake();
+    }
+  }
+
+  private async sendLoop(): Promise<void> {
+    const signal = this.stop.signal;
+    while (!signal.aborted) {
+      if (this.queue.length === 0) {
+        await new Promise<void>((r) => {
+          this.wakeSenders.push(r);
+        });
+        continue;
+      }
+      const batch = this.queue.splice(0, this.opts.batchSize);
+      if (this.wakeReader && this.queue.length < this.highWater / 2) {
+        const w = this.wakeReader;
+        this.wakeReader = undefined;
+        w();
+      }
+      await this.deliver(batch);
+    }
+  }
+
+  private async sendOnce(batch: Item[]): Promise<SendResult> {
+    const ac = new AbortController();
+    const onStop = () => ac.abort(new Error('relay stopping'));
+    this.stop.signal.addEventListener('abort', onStop, { once: true });
+    const timer = setTimeout(
+      () => ac.abort(new Error(`timeout after ${this.opts.timeoutMs} ms`)),
+      this.opts.timeoutMs,
+    );
+    try {
+      return await this.sink.send(
+        batch.map((b) => b.alert),
+        ac.signal,
+      );
+    } catch (e) {
+      const reason = ac.signal.aborted
+        ? String((ac.signal.reason as Error)?.message ?? ac.signal.reason)
+        : (e as Error).message;
+      return { kind: 'retry', reason };
+    } finally {
+      clearTimeout(timer);
+      this.stop.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  private async deliver(batch: Item[]): Promise<void> {
+    const n = batch.length;
+    const label = { sink: this.name };
+    for (let attempt = 1; ; attempt++) {
+      if (this.stop.signal.aborted) return; // not acknowledged: redelivered after restart
+      this.inflight = attempt;
+      const res = await this.sendOnce(batch);
+      if (this.stop.signal.aborted && res.kind !== 'ok') return;
+      if (res.kind === 'ok') {
+        this.metrics.delivered.inc(label, n);
+        this.metrics.outputs.inc({ destination: this.opts.destination, status: 'ok' }, 1);
+        this.markDone(batch.flatMap((b) => b.seqs));
+        this.inflight = 0;
+        return;
+      }
+      this.metrics.failed.inc(label, n);
+      this.metrics.outputs.inc({ destination: this.opts.destination, status: 'error' }, 1);
+      const oldest = Math.min(...batch.map((b) => b.receivedAt));
+      const tooOld = Date.now() - oldest > this.opts.maxAgeMs;
+      const tooMany = this.opts.maxAttempts > 0 && attempt >= this.opts.maxAttempts;
+      if (res.kind === 'permanent' || tooOld || tooMany) {
+        const why =
+          res.kind === 'permanent'
+            ? `permanent: ${res.reason}`
+            : tooOld
+              ? `gave up after ${Math.round((Date.now() - oldest) / 1000)} s (delivery.maxage): ${res.reason}`
+              : `gave up after ${attempt} attempts (delivery.maxattempts): ${res.reason}`;
+        this.log.warn('dead-lettering alerts', { sink: this.name, count: n, reason: why });
+        try {
+          await this.deadLetter.add(
+            this.name,
+            batch.map((b) => b.json),
+            why,
+            attempt,
+          );
+        } catch (e) {
+          this.log.error('dead-letter write failed; will retry', {
+            sink: this.name,
+            error: (e as Error).message,
+          });
+          await sleep(1000, this.stop.signal);
+          continue;
+        }
+        this.metrics.deadlettered.inc(label, n);
+        this.markDone(batch.flatMap((b) => b.seqs));
+        this.inflight = 0;
+        return;
+      }
+      this.metrics.retried.inc(label);
+      const delay =
+        res.retryAfterMs !== undefined
+          ? Math.min(res.retryAfterMs, 10 * 60_000)
+          : backoffMs(attempt, this.opts.initialBackoffMs, this.opts.maxBackoffMs);
+      if (attempt === 1 || attempt % 10 === 0)
+        this.log.warn('send failed, retrying', {
+          sink: this.name,
+          attempt,
+          delayMs: delay,
+          reason: res.reason,
+        });
+      await sleep(delay, this.stop.signal);
+    }
+  }
+
+  private markDone(seqs: number[]): void {
+    for (const s of seqs) this.done.add(s);
+    let moved = false;
+    while (this.head < this.order.length && this.done.has(this.order[this.head]!.seq)) {
+      const s = this.order[this.head]!.seq;
+      this.done.delete(s);
+      this.cursor = s;
+      this.head++;
+      moved = true;
+    }
+    if (this.head > 4096 && this.head * 2 > this.order.length) {
+      this.order.splice(0, this.head);
+      this.head = 0;
+    }
+    if (moved) this.dirty = true;
+  }
+
+  private async saveCursor(): Promise<void> {
+    if (!this.dirty || this.saving) return;
+    this.dirty = false;
+    this.saving = true;
+    try {
+      await this.cursors.save(this.sink.name, this.cursor);
+    } catch (e) {
+      this.dirty = true;
+      this.log.error('cursor save failed', { sink: this.name, error: (e as Error).message });
+    } finally {
+      this.saving = false;
+    }
+  }
+
+  /** Wait until everything up to `seq` is finished (tests, graceful shutdown). */
+  async drained(seq: number, timeoutMs = 10_000): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    while (this.cursor < seq) {
+      if (Date.now() > end) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.stop.abort();
+    for (const t of this.timers) clearInterval(t);
+    this.wake();
+    this.wakeReader?.();
+    await Promise.allSettled(this.loops);
+    // Held dedup items are not acknowledged: they are read again on the next start.
+    while (this.saving) await new Promise((r) => setTimeout(r, 5));
+    this.cursors.saveSync(this.sink.name, this.cursor);
+    await this.sink.close().catch(() => undefined);
+  }
+}

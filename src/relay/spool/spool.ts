@@ -1,0 +1,378 @@
+/**
+ * Write-ahead spool: every accepted alert is appended to a segment file and fsynced before the intake
+ * answers 200. Appends that arrive while a write+fsync is in flight wait and share the next one (group
+ * commit), so concurrent requests cost one fsync between them.
+ *
+ * On disk: `<dir>/segments/<first seq, 20 digits>.seg`, one record per line: `<seq>\t<received ms>\t<json>\n`.
+ * Sequence numbers grow by one per record and may skip (a failed write burns its numbers). Readers (one per
+ * sink) read by sequence number: recent records from memory, older ones from the segment files. A torn
+ * last line (crash during a write) is cut off when the spool opens: it was never acknowledged.
+ */
+import {
+  closeSync,
+  fdatasync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  write,
+} from 'node:fs';
+import { open as openAsync, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface SpoolRecord {
+  seq: number;
+  /** Milliseconds since the epoch when the relay received the alert. */
+  receivedAt: number;
+  /** The alert JSON. */
+  json: string;
+}
+
+export interface SpoolOptions {
+  segmentBytes?: number;
+  memoryRecords?: number;
+}
+
+interface Segment {
+  first: number;
+  file: string;
+}
+
+interface Pending {
+  recs: SpoolRecord[];
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export class SpoolUnavailable extends Error {}
+
+const SEG_RE = /^(\d{20})\.seg$/;
+const pad = (n: number) => String(n).padStart(20, '0');
+/** Disk read chunk: larger than the biggest record (the intake body limit defaults to 4 MiB). */
+const CHUNK = 8 << 20;
+
+export class Spool {
+  readonly segDir: string;
+  private segments: Segment[] = [];
+  private fd = -1;
+  private size = 0;
+  private nextSeq = 1;
+  /** Highest durable sequence number. */
+  lastSeq = 0;
+  private mem: SpoolRecord[] = [];
+  private pending: Pending[] = [];
+  private flushing = false;
+  private waiters: Array<() => void> = [];
+  private readonly segmentBytes: number;
+  private readonly memoryRecords: number;
+  private closed = false;
+  /** Last write error, cleared by the next successful write. */
+  lastError: Error | undefined;
+  /** Number of fsyncs done (group commit shows as appends ≫ fsyncs). */
+  fsyncs = 0;
+
+  constructor(
+    readonly dir: string,
+    opts: SpoolOptions = {},
+  ) {
+    this.segDir = join(dir, 'segments');
+    this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
+    this.memoryRecords = opts.memoryRecords ?? 50_000;
+  }
+
+  /** Open (or create) the spool and recover its end. Throws if the directory cannot be used. */
+  open(): void {
+    mkdirSync(this.segDir, { recursive: true });
+    this.segments = readdirSync(this.segDir)
+      .map((f) => SEG_RE.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ first: Number(m[1]), file: join(this.segDir, m[0]) }))
+      .sort((a, b) => a.first - b.first);
+    const last = this.segments[this.segments.length - 1];
+    if (last) {
+      const { lastSeq, validBytes } = scanSegment(last.file);
+      const fd = openSync(last.file, 'r+');
+      if (fstatSync(fd).size !== validBytes) ftruncateSync(fd, validBytes);
+      closeSync(fd);
+      this.lastSeq = lastSeq ?? last.first - 1;
+      this.nextSeq = this.lastSeq + 1;
+      this.fd = openSync(last.file, 'a');
+      this.size = validBytes;
+    } else {
+      this.newSegment();
+    }
+  }
+
+  /** First sequence number still on disk. */
+  get firstSeq(): number {
+    return this.segments[0]?.first ?? this.nextSeq;
+  }
+
+  private newSegment(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    const file = join(this.segDir, `${pad(this.nextSeq)}.seg`);
+    this.fd = openSync(file, 'a');
+    this.size = 0;
+    this.segments.push({ first: this.nextSeq, file });
+  }
+
+  /**
+   * Append records; resolves once they are on disk (fsynced). Assigns their sequence numbers in call order.
+   * Rejects with SpoolUnavailable when the write or the fsync fails.
+   */
+  append(jsons: string[], receivedAt = Date.now()): Promise<SpoolRecord[]> {
+    if (this.closed) return Promise.reject(new SpoolUnavailable('spool is closed'));
+    const recs = jsons.map((json) => ({ seq: this.nextSeq++, receivedAt, json }));
+    return new Promise<SpoolRecord[]>((resolve, reject) => {
+      this.pending.push({ recs, resolve: () => resolve(recs), reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) {
+      this.flushing = false;
+      return;
+    }
+    const recs = batch.flatMap((p) => p.recs);
+    let text = '';
+    for (const r of recs) text += `${r.seq}\t${r.receivedAt}\t${r.json}\n`;
+    const buf = Buffer.from(text);
+    const done = (err: Error | null) => {
+      if (err) {
+        this.lastError = err;
+        // Cut any partial write so the file stays a clean sequence of records.
+        try {
+          ftruncateSync(this.fd, this.size);
+        } catch {
+          /* reopen on the next roll */
+        }
+        const e = new SpoolUnavailable(`spool write failed: ${err.message}`);
+        for (const p of batch) p.reject(e);
+      } else {
+        this.lastError = undefined;
+        this.fsyncs++;
+        this.size += buf.length;
+        this.lastSeq = recs[recs.length - 1]!.seq;
+        this.remember(recs);
+        for (const p of batch) p.resolve();
+        const w = this.waiters;
+        this.waiters = [];
+        for (const f of w) f();
+        if (this.size >= this.segmentBytes) {
+          try {
+            this.newSegment();
+          } catch (e) {
+            this.lastError = e as Error;
+          }
+        }
+      }
+      this.flush();
+    };
+    if (this.fd < 0) {
+      done(new Error('no open segment'));
+      return;
+    }
+    writeAll(this.fd, buf, (err) => {
+      if (err) return done(err);
+      fdatasync(this.fd, (err2) => done(err2));
+    });
+  }
+
+  private remember(recs: SpoolRecord[]): void {
+    for (const r of recs) this.mem.push(r);
+    if (this.mem.length > this.memoryRecords * 2)
+      this.mem = this.mem.slice(this.mem.length - this.memoryRecords);
+  }
+
+  /** Resolves when a record with seq > afterSeq is durable (or the spool closes). */
+  waitFor(afterSeq: number): Promise<void> {
+    if (this.lastSeq > afterSeq || this.closed) return Promise.resolve();
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  /** Up to `max` durable records with seq > afterSeq, in order ([] if none yet). */
+  async read(afterSeq: number, max: number, pos?: ReadPosition): Promise<SpoolRecord[]> {
+    if (afterSeq >= this.lastSeq) return [];
+    const m0 = this.mem[0];
+    if (m0 && m0.seq <= afterSeq + 1) {
+      let lo = 0;
+      let hi = this.mem.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.mem[mid]!.seq <= afterSeq) lo = mid + 1;
+        else hi = mid;
+      }
+      return this.mem.slice(lo, lo + max);
+    }
+    return this.readDisk(afterSeq, max, pos ?? new ReadPosition());
+  }
+
+  /** Received time of the first durable record after `afterSeq` (for the oldest-undelivered gauge). */
+  peekReceivedAt(afterSeq: number): number | undefined {
+    const m0 = this.mem[0];
+    if (!m0 || afterSeq >= this.lastSeq) return undefined;
+    if (m0.seq > afterSeq + 1) return m0.receivedAt; // older records are on disk only; this is a lower bound
+    return this.mem.find((r) => r.seq > afterSeq)?.receivedAt;
+  }
+
+  private async readDisk(afterSeq: number, max: number, pos: ReadPosition): Promise<SpoolRecord[]> {
+    const out: SpoolRecord[] = [];
+    let idx = this.segments.length - 1;
+    while (idx > 0 && this.segments[idx]!.first > afterSeq + 1) idx--;
+    if (idx < 0) return out;
+    if (pos.file !== this.segments[idx]!.file || pos.lastSeq !== afterSeq) {
+      pos.file = this.segments[idx]!.file;
+      pos.offset = 0;
+      pos.lastSeq = afterSeq;
+    }
+    while (out.length < max && idx < this.segments.length) {
+      const fh = await openAsync(pos.file, 'r').catch(() => undefined);
+      if (!fh) break;
+      let stop = false;
+      try {
+        const chunk = Buffer.allocUnsafe(CHUNK);
+        while (out.length < max && !stop) {
+          const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos.offset);
+          if (bytesRead === 0) break;
+          const data = chunk.subarray(0, bytesRead);
+          let start = 0;
+          let progressed = false;
+          for (;;) {
+            const nl = data.indexOf(10, start);
+            if (nl < 0) break;
+            const rec = parseLine(data.subarray(start, nl).toString('utf8'));
+            if (!rec || rec.seq > this.lastSeq) {
+              stop = true;
+              break;
+            }
+            pos.offset += nl + 1 - start;
+            start = nl + 1;
+            progressed = true;
+            if (rec.seq > afterSeq) {
+              out.push(rec);
+              pos.lastSeq = rec.seq;
+              if (out.length >= max) break;
+            }
+          }
+          if (!progressed) break; // a line longer than the chunk cannot happen (body limit) — stop safely
+        }
+      } finally {
+        await fh.close();
+      }
+      if (out.length >= max || stop) break;
+      idx++;
+      const next = this.segments[idx];
+      if (!next) break;
+      pos.file = next.file;
+      pos.offset = 0;
+    }
+    return out;
+  }
+
+  /** Delete whole segments every reader has passed (`minCursor` = lowest delivered-through seq). */
+  async gc(minCursor: number): Promise<number> {
+    let removed = 0;
+    while (this.segments.length > 1) {
+      const next = this.segments[1]!;
+      if (next.first - 1 > minCursor) break;
+      const seg = this.segments.shift()!;
+      await rm(seg.file, { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Fail pending appends and close the file. */
+  close(): void {
+    this.closed = true;
+    for (const w of this.waiters) w();
+    this.waiters = [];
+    if (this.fd >= 0) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
+      this.fd = -1;
+    }
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+}
+
+export class ReadPosition {
+  file = '';
+  offset = 0;
+  lastSeq = -1;
+}
+
+function writeAll(fd: number, buf: Buffer, cb: (err: Error | null) => void, off = 0): void {
+  write(fd, buf, off, buf.length - off, null, (err, n) => {
+    if (err) return cb(err);
+    if (off + n < buf.length) return writeAll(fd, buf, cb, off + n);
+    cb(null);
+  });
+}
+
+export function parseLine(line: string): SpoolRecord | undefined {
+  const t1 = line.indexOf('\t');
+  const t2 = t1 < 0 ? -1 : line.indexOf('\t', t1 + 1);
+  if (t2 < 0) return undefined;
+  const seq = Number(line.slice(0, t1));
+  const receivedAt = Number(line.slice(t1 + 1, t2));
+  const json = line.slice(t2 + 1);
+  if (
+    !Number.isInteger(seq) ||
+    !Number.isFinite(receivedAt) ||
+    json[0] !== '{' ||
+    json[json.length - 1] !== '}'
+  )
+    return undefined;
+  return { seq, receivedAt, json };
+}
+
+/** Last complete record of a segment and the byte length of its valid prefix. */
+function scanSegment(file: string): { lastSeq: number | undefined; validBytes: number } {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    let valid = 0;
+    let lastSeq: number | undefined;
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, start);
+      if (nl < 0) break;
+      const rec = parseLine(buf.subarray(start, nl).toString('utf8'));
+      if (!rec) break;
+      try {
+        JSON.parse(rec.json);
+      } catch {
+        break;
+      }
+      lastSeq = rec.seq;
+      start = nl + 1;
+      valid = start;
+    }
+    return { lastSeq, validBytes: valid };
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { compileTemplate } from '../../../src/relay/config/template.js';
+import { acceptAlert, decodeBody, type Enrichment, PayloadError } from '../../../src/relay/intake/payload.js';
+import { compileRoute, Deduper, globToRegExp } from '../../../src/relay/router/route.js';
+
+const none: Enrichment = {
+  customFields: {},
+  customTags: [],
+  templatedFields: new Map(),
+  bracketReplacer: '',
+  outputFieldFormat: '',
+};
+const base = {
+  output: '16:31:56.746609046: Error This is a test from falcosidekick',
+  priority: 'error',
+  rule: 'Test rule',
+  time: '2001-01-01T01:10:00Z',
+  output_fields: { 'proc.name': 'falcosidekick', 'proc.tty': 1234, 'k8s.ns.labels[foo]': 'x' },
+  tags: ['test', 'example'],
+  hostname: 'test-host',
+};
+
+describe('intake payload', () => {
+  it('normalises priority, source, tags and overwrites the uuid', () => {
+    const a = acceptAlert({ ...base, uuid: 'mine', source: '' }, none, 'u-1');
+    expect(a.priority).toBe('Error');
+    expect(a.source).toBe('internal'); // Test rule
+    expect(a.uuid).toBe('u-1');
+    expect(a.tags).toEqual(['example', 'test']);
+    const b = acceptAlert({ ...base, rule: 'Other', source: undefined }, none);
+    expect(b.source).toBe('syscalls');
+    expect(acceptAlert({ ...base, priority: 'INFO' }, none).priority).toBe('Informational');
+  });
+
+  it('applies customfields, customtags, templatedfields, bracketreplacer and outputFieldFormat in order', () => {
+    const enr: Enrichment = {
+      customFields: { env: 'prod' },
+      customTags: ['relay'],
+      templatedFields: new Map([
+        ['team', compileTemplate('{{ or (index . "k8s.ns.labels[team]") "none" }}-{{ index . "env" }}')],
+      ]),
+      bracketReplacer: '_',
+      outputFieldFormat: '<timestamp>: <priority> <output> <custom_fields> <templated_fields> (<tags>)',
+    };
+    const a = acceptAlert(base, enr, 'u');
+    expect(a.output_fields.env).toBe('prod');
+    expect(a.output_fields.team).toBe('none-prod');
+    expect(a.output_fields['k8s.ns.labels_foo']).toBe('x');
+    expect(a.output_fields['k8s.ns.labels[foo]']).toBeUndefined();
+    expect(a.tags).toEqual(['example', 'relay', 'test']);
+    expect(a.output).toBe(
+      '16:31:56.746609046: Error This is a test from falcosidekick env=prod team=none-prod (example,relay,test)',
+    );
+  });
+
+  it('cuts long string fields when the alert is large (Falcosidekick size guard)', () => {
+    const long = 'y'.repeat(5000);
+    const a = acceptAlert({ ...base, output: `x ${long}`, output_fields: { big: long } }, none);
+    expect((a.output_fields.big as string).length).toBe(512);
+    expect(a.output_fields.big).toMatch(/\[\.\.\.\]$/);
+    expect(a.output).toBe(`x ${'y'.repeat(507)}[...]`);
+  });
+
+  it('names what is wrong', () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [[], /not a JSON object/],
+      [{ ...base, priority: undefined }, /priority is missing/],
+      [{ ...base, priority: 'nope' }, /"nope" is not a Falco priority/],
+      [{ ...base, rule: undefined }, /rule/],
+      [{ ...base, time: '0001-01-01T00:00:00Z' }, /time/],
+      [{ ...base, output_fields: [] }, /output_fields is not an object/],
+      [{ ...base, output_fields: {} }, /output_fields is missing or empty/],
+      [{ ...base, tags: 'a' }, /tags is not a list/],
+      [{ ...base, hostname: 3 }, /hostname is not a string/],
+    ];
+    for (const [v, re] of bad) expect(() => acceptAlert(v, none), JSON.stringify(v)).toThrow(re);
+  });
+
+  it('decodes one object, arrays and NDJSON', () => {
+    expect(decodeBody('{"a":1}')).toEqual({ items: [{ a: 1 }], batch: false });
+    expect(decodeBody('[{"a":1},{"a":2}]').items).toHaveLength(2);
+    expect(decodeBody('{"a":1}\n\n{"a":2}\n')).toEqual({ items: [{ a: 1 }, { a: 2 }], batch: true });
+    expect(() => decodeBody('{"a":1}\n{oops')).toThrow(/NDJSON line 2/);
+    expect(() => decodeBody('[]')).toThrow(/empty/);
+  });
+
+  it('fuzz: random bodies give a PayloadError or an alert, nothing else', () => {
+    let seed = 42;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const pieces = [
+      '{',
+      '}',
+      '[',
+      ']',
+      '"rule"',
+      ':',
+      ',',
+      '"x"',
+      '1',
+      'null',
+      '"priority"',
+      '"Debug"',
+      '\n',
+      '"time"',
+      '"output_fields"',
+      '{"a":1}',
+    ];
+    for (let i = 0; i < 5000; i++) {
+      let s = '';
+      const n = 1 + Math.floor(rnd() * 14);
+      for (let j = 0; j < n; j++) s += pieces[Math.floor(rnd() * pieces.length)];
+      try {
+        for (const item of decodeBody(s).items) acceptAlert(item, none);
+      } catch (e) {
+        expect(e).toBeInstanceOf(PayloadError);
+      }
+    }
+  });
+});
+
+describe('routing', () => {
+  const a = (o: Record<string, unknown>) =>
+    acceptAlert({ ...base, rule: 'Terminal shell in container', ...o }, none);
+  it('filters by minimum priority, rule glob, tag and source', () => {
+    expect(
+      compileRoute({ minimumPriority: 4, rules: [], tags: [], sources: [] })(a({ priority: 'Notice' })),
+    ).toBe(false);
+    expect(
+      compileRoute({ minimumPriority: 4, rules: [], tags: [], sources: [] })(a({ priority: 'Warning' })),
+    ).toBe(true);
+    expect(
+      compileRoute({ minimumPriority: 0, rules: [], tags: [], sources: [] })(
+        a({ rule: 'Test rule', priority: 'Debug' }),
+      ),
+    ).toBe(true);
+    expect(compileRoute({ rules: ['Terminal*'], tags: [], sources: [] })(a({}))).toBe(true);
+    expect(
+      compileRoute({ rules: ['Write below ?tc'], tags: [], sources: [] })(a({ rule: 'Write below etc' })),
+    ).toBe(true);
+    expect(compileRoute({ rules: ['Write*'], tags: [], sources: [] })(a({}))).toBe(false);
+    expect(compileRoute({ rules: [], tags: ['mitre_execution', 'test'], sources: [] })(a({}))).toBe(true);
+    expect(compileRoute({ rules: [], tags: ['k8s'], sources: [] })(a({}))).toBe(false);
+    expect(compileRoute({ rules: [], tags: [], sources: ['k8s_audit'] })(a({ source: 'syscall' }))).toBe(
+      false,
+    );
+    expect(globToRegExp('a.b(c)*').test('a.b(c)zz')).toBe(true);
+  });
+
+  it('dedup: the first alert passes, repeats are held and released as one with the count', () => {
+    const d = new Deduper<number>(1000, ['proc.name']);
+    expect(d.offer(a({}), 1, 0)).toBe(true);
+    expect(d.offer(a({}), 2, 10)).toBe(false);
+    expect(d.offer(a({}), 3, 20)).toBe(false);
+    expect(d.offer(a({ output_fields: { 'proc.name': 'sh' } }), 4, 30)).toBe(true); // other key
+    expect(d.expire(500)).toEqual([]);
+    const out = d.expire(1000);
+    expect(out).toHaveLength(1);
+    expect(out[0]!.alert.count).toBe(2);
+    expect(out[0]!.items).toEqual([2, 3]);
+    expect(d.offer(a({}), 5, 1001)).toBe(true); // new window
+  });
+});
