@@ -10,8 +10,10 @@ const OUTAGE_MS = Number(process.env.RELAY_TEST_OUTAGE_MS ?? 1500);
 describe('relay durable delivery', () => {
   it(`a sink answering 503 for ${OUTAGE_MS} ms then recovering gets every alert, in order`, async () => {
     const start = Date.now();
+    // Down for OUTAGE_MS, and at least until every alert is posted (slow machines).
+    let downUntil = Number.POSITIVE_INFINITY;
     const hook = await startReceiver(() =>
-      Date.now() - start < OUTAGE_MS ? { status: 503, body: 'down for maintenance' } : { status: 200 },
+      Date.now() < downUntil ? { status: 503, body: 'down for maintenance' } : { status: 200 },
     );
     const r = await startRelay({
       webhook: { address: hook.url },
@@ -24,7 +26,12 @@ describe('relay durable delivery', () => {
         expect(res.status).toBe(200);
       }
       const m = await (await fetch(`${r.url}/metrics`)).text();
-      expect(Number(/peregrine_relay_sink_backlog\{sink="webhook"\} (\d+)/.exec(m)![1])).toBeGreaterThan(0);
+      expect(Number(/peregrine_relay_sink_backlog\{sink="webhook"\} (\d+)/.exec(m)![1])).toBe(N);
+      expect(
+        Number(/peregrine_relay_sink_oldest_undelivered_seconds\{sink="webhook"\} ([\d.]+)/.exec(m)![1]),
+      ).toBeGreaterThan(0);
+      expect(hook.received.length).toBe(0);
+      downUntil = Math.max(start + OUTAGE_MS, Date.now());
       await until(() => hook.received.length >= N, OUTAGE_MS + 15_000, 'all alerts after recovery');
       expect(hook.received.map((x) => JSON.parse(x.body).output_fields.seq)).toEqual(
         Array.from({ length: N }, (_, i) => i),
