@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { buildConfig } from '../../../src/agent/config.js';
 import {
   containersOf,
   type Manifest,
@@ -401,6 +402,26 @@ describe('chart options', () => {
     const svc = find(ms, 'Service', 'peregrine-console');
     expect((svc.metadata as Obj).namespace).toBe('peregrine');
     expect(((svc.spec as Obj).ports as Obj[])[0]).toMatchObject({ port: 2802 });
+  });
+});
+
+describe('the rendered configuration is accepted by the components themselves', () => {
+  it("agent: the ConfigMap's peregrine.yaml loads with the agent's config loader, without warnings", () => {
+    for (const args of [[], RELAY_SLACK, ['--set', 'agent.customRules.x\\.yaml=- list: a']]) {
+      const cm = find(render(args), 'ConfigMap', 'peregrine-agent');
+      const tree = parseYaml((cm.data as Record<string, string>)['peregrine.yaml']!) as Record<
+        string,
+        unknown
+      >;
+      const warnings: string[] = [];
+      const cfg = buildConfig(tree, { env: {}, warn: (m) => warnings.push(m) });
+      expect(warnings).toEqual([]);
+      expect(cfg.webserver.listen_port).toBe(8765);
+      expect(cfg.webserver.prometheus_metrics_enabled).toBe(true);
+      expect(cfg.k8s_audit).toMatchObject({ enabled: true, listen_port: 9765, endpoint: '/k8s-audit' });
+      expect(cfg.json_output).toBe(true);
+      expect(cfg.http_output.enabled).toBe(args === RELAY_SLACK);
+    }
   });
 });
 
