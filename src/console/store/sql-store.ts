@@ -53,7 +53,10 @@ export abstract class SqlStore implements EventStore {
   }
 
   async insert(alerts: FalcoAlert[]): Promise<InsertResult> {
-    const rows = alerts.map((a) => normalizeAlert(a));
+    return this.insertNormalized(alerts.map((a) => normalizeAlert(a)));
+  }
+
+  async insertNormalized(rows: EventRow[]): Promise<InsertResult> {
     const inserted = await this.insertRows(rows);
     const out: InsertResult = { inserted: [], duplicates: [] };
     const seen = new Set<string>();
@@ -65,7 +68,10 @@ export abstract class SqlStore implements EventStore {
     return out;
   }
 
-  async search(filter: EventFilter, opts: { limit: number; cursor?: string }): Promise<SearchPage> {
+  async search(
+    filter: EventFilter,
+    opts: { limit: number; cursor?: string; offset?: number },
+  ): Promise<SearchPage> {
     const params: unknown[] = [];
     let where = this.where(filter, params);
     if (opts.cursor) {
@@ -73,9 +79,9 @@ export abstract class SqlStore implements EventStore {
       where += ` AND (e.ts < ? OR (e.ts = ? AND e.id < ?))`;
       params.push(c.ts, c.ts, c.id);
     }
-    params.push(opts.limit + 1);
+    params.push(opts.limit + 1, Math.max(0, opts.offset ?? 0));
     const rows = await this.all(
-      `SELECT e.id, e.ts, e.raw FROM events e WHERE ${where} ORDER BY e.ts DESC, e.id DESC LIMIT ?`,
+      `SELECT e.id, e.ts, e.raw FROM events e WHERE ${where} ORDER BY e.ts DESC, e.id DESC LIMIT ? OFFSET ?`,
       params,
     );
     const more = rows.length > opts.limit;

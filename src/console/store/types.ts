@@ -1,5 +1,6 @@
 import type { FalcoAlert } from '../../alert/falco-alert.js';
 import type { PriorityLevel } from '../../alert/priority.js';
+import type { EventRow } from './normalize.js';
 
 /** An alert as the console stores it: always has a uuid and a dedup count. */
 export type StoredEvent = FalcoAlert & { uuid: string; count: number };
@@ -161,7 +162,10 @@ export interface EventStore extends AuthStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Store alerts; an alert without uuid gets one. Existing uuids are skipped. */
   insert(alerts: FalcoAlert[]): Promise<InsertResult>;
-  search(filter: EventFilter, opts: { limit: number; cursor?: string }): Promise<SearchPage>;
+  /** Store alerts already checked by normalizeAlert. */
+  insertNormalized(rows: EventRow[]): Promise<InsertResult>;
+  /** Newest first; `cursor` continues a previous page, `offset` skips rows (Falcosidekick-UI paging). */
+  search(filter: EventFilter, opts: { limit: number; cursor?: string; offset?: number }): Promise<SearchPage>;
   count(filter: EventFilter): Promise<number>;
   countBy(
     filter: EventFilter,
