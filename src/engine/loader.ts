@@ -137,6 +137,10 @@ const RULE_REPLACEABLE = new Set([
   'skip-if-unknown-filter',
 ]);
 
+function quoteListItem(s: string): string {
+  return s.includes(' ') && !s.startsWith('"') && !s.startsWith("'") ? `"${s}"` : s;
+}
+
 export function parseSemver(v: string): [number, number, number] | undefined {
   const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(v.trim());
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
@@ -668,7 +672,7 @@ export class FileReader {
             values.push(
               v.items.map((x) => {
                 if (isSeq(x))
-                  return `(${x.items.map((y) => (isScalar(y) ? String(y.value) : '')).join(', ')})`;
+                  return `(${x.items.map((y) => quoteListItem(isScalar(y) ? String(y.value) : '')).join(', ')})`;
                 if (!isScalar(x))
                   throw this.err('LOAD_ERR_YAML_VALIDATE', 'Value is not a scalar value', [
                     ...vc,
