@@ -15,7 +15,7 @@
  * default ports (agent 8765/9765, relay 2801, console 2802). The validator's own self-test below
  * breaks manifests on purpose to prove each rule fires.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -402,6 +402,46 @@ describe('chart options', () => {
     const svc = find(ms, 'Service', 'peregrine-console');
     expect((svc.metadata as Obj).namespace).toBe('peregrine');
     expect(((svc.spec as Obj).ports as Obj[])[0]).toMatchObject({ port: 2802 });
+  });
+});
+
+describe('values.yaml', () => {
+  const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Obj;
+  const has = (path: string): boolean => {
+    let cur: unknown = values;
+    for (const k of path.split('.')) {
+      if (typeof cur !== 'object' || cur === null || !(k in cur)) return false;
+      cur = (cur as Obj)[k];
+    }
+    return true;
+  };
+
+  it('mirrors the seed chart keys (relay/console switches and the Slack section)', () => {
+    for (const k of ['relay.enabled', 'console.enabled']) expect(has(k), k).toBe(true);
+    for (const k of [
+      'webhookurl',
+      'footer',
+      'icon',
+      'username',
+      'outputformat',
+      'minimumpriority',
+      'messageformat',
+    ])
+      expect(has(`relay.config.slack.${k}`), k).toBe(true);
+    expect(has('agent.customRules')).toBe(true);
+  });
+
+  it('every .Values path a template reads is declared in values.yaml (a typo would render silently empty)', () => {
+    const tplDir = join(CHART, 'templates');
+    const undeclared: string[] = [];
+    for (const f of readdirSync(tplDir)) {
+      const text = readFileSync(join(tplDir, f), 'utf8');
+      for (const m of text.matchAll(/\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) {
+        const path = m[1]!.slice(1);
+        if (!has(path)) undeclared.push(`${f}: .Values.${path}`);
+      }
+    }
+    expect(undeclared).toEqual([]);
   });
 });
 
