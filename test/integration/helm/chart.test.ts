@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { buildConfig } from '../../../src/agent/config.js';
+import { configFromObject as consoleConfigFromObject } from '../../../src/console/config.js';
 import {
   containersOf,
   type Manifest,
@@ -191,6 +192,7 @@ describe('chart with relay.enabled=true and Slack set', () => {
   it('renders agent, relay and console, and every object validates', () => {
     expect(kinds(ms)).toEqual([
       'ConfigMap/peregrine-agent',
+      'ConfigMap/peregrine-console',
       'DaemonSet/peregrine-agent',
       'Deployment/peregrine-console',
       'Deployment/peregrine-relay',
@@ -219,7 +221,6 @@ describe('chart with relay.enabled=true and Slack set', () => {
       SLACK_ICON: 'https://example.com/icon.png',
       SLACK_MESSAGEFORMAT: 'Alert from prod',
       SLACK_OUTPUTFORMAT: 'all',
-      WEBUI_URL: 'http://peregrine-console.peregrine.svc:2802',
     });
     // Empty values are left out so the relay's own defaults apply (Falcosidekick semantics).
     expect(env.SLACK_CHANNEL).toBeUndefined();
@@ -273,6 +274,64 @@ describe('chart with relay.enabled=true and Slack set', () => {
     expect(podSpec(dep).securityContext).toMatchObject({ runAsNonRoot: true });
   });
 
+  it('relay → console: WEBUI_URL carries the ingest token the console registers, from one Secret key', () => {
+    const relayEnv = container(find(ms, 'Deployment', 'peregrine-relay'), 'relay').env as Obj[];
+    const consoleEnv = container(find(ms, 'Deployment', 'peregrine-console'), 'console').env as Obj[];
+    const tokenRef = { secretKeyRef: { name: 'peregrine-console', key: 'ingest-token' } };
+    const tokenIdx = relayEnv.findIndex((e) => e.name === 'PEREGRINE_CONSOLE_INGEST_TOKEN');
+    const urlIdx = relayEnv.findIndex((e) => e.name === 'WEBUI_URL');
+    expect(relayEnv[tokenIdx]?.valueFrom).toEqual(tokenRef);
+    // Kubernetes expands $(VAR) only for variables defined earlier in the list.
+    expect(tokenIdx).toBeGreaterThanOrEqual(0);
+    expect(urlIdx).toBeGreaterThan(tokenIdx);
+    expect(relayEnv[urlIdx]?.value).toBe(
+      'http://relay:$(PEREGRINE_CONSOLE_INGEST_TOKEN)@peregrine-console.peregrine.svc:2802',
+    );
+    expect(consoleEnv.find((e) => e.name === 'PEREGRINE_CONSOLE_INGEST_TOKEN')?.valueFrom).toEqual(tokenRef);
+    const token = secretData(find(ms, 'Secret', 'peregrine-console'))['ingest-token']!;
+    expect(token.length).toBeGreaterThanOrEqual(16);
+  });
+
+  it("console: console.yaml loads with the console's config loader; SQLite lives on the data volume", () => {
+    const dep = find(ms, 'Deployment', 'peregrine-console');
+    const c = container(dep, 'console');
+    const doc = parseYaml(
+      (find(ms, 'ConfigMap', 'peregrine-console').data as Record<string, string>)['console.yaml']!,
+    );
+    const cfg = consoleConfigFromObject(doc, {});
+    expect(cfg.listenPort).toBe(2802);
+    expect(cfg.store.type).toBe('sqlite');
+    const dataMount = (c.volumeMounts as Obj[]).find((m) => m.name === 'data')!;
+    expect(cfg.store.path!.startsWith(`${String(dataMount.mountPath)}/`)).toBe(true);
+    expect((podSpec(dep).volumes as Obj[]).find((v) => v.name === 'data')?.persistentVolumeClaim).toEqual({
+      claimName: 'peregrine-console-data',
+    });
+    expect((c.args as string[]).join(' ')).toBe('console --config /etc/peregrine/console.yaml');
+  });
+
+  it('console on PostgreSQL: URL from the Secret as PEREGRINE_CONSOLE_STORE_URL, no SQLite volume', () => {
+    const url = 'postgres://peregrine:pw@db.example:5432/peregrine';
+    const pg = render([...RELAY_SLACK, '--set', `console.database.url=${url}`]);
+    expect(validateManifests(pg)).toEqual([]);
+    expect(kinds(pg)).not.toContain('PersistentVolumeClaim/peregrine-console-data');
+    const env = container(find(pg, 'Deployment', 'peregrine-console'), 'console').env as Obj[];
+    expect(env.find((e) => e.name === 'PEREGRINE_CONSOLE_STORE_URL')?.valueFrom).toEqual({
+      secretKeyRef: { name: 'peregrine-console', key: 'database-url' },
+    });
+    expect(secretData(find(pg, 'Secret', 'peregrine-console'))['database-url']).toBe(url);
+    const doc = parseYaml(
+      (find(pg, 'ConfigMap', 'peregrine-console').data as Record<string, string>)['console.yaml']!,
+    );
+    const cfg = consoleConfigFromObject(doc, { PEREGRINE_CONSOLE_STORE_URL: url });
+    expect(cfg.store).toMatchObject({ type: 'postgres', url });
+  });
+
+  it('a console admin password shorter than 8 characters fails rendering with the key named', () => {
+    const r = renderRaw([...RELAY_SLACK, '--set', 'console.admin.password=short']);
+    expect(r.ok).toBe(false);
+    expect(r.stderr).toContain('console.admin.password must be at least 8 characters');
+  });
+
   it('console: a given admin password is used as is; the relay is the only in-cluster client allowed', () => {
     const withPw = render([...RELAY_SLACK, '--set', 'console.admin.password=s3cret-pass']);
     expect(secretData(find(withPw, 'Secret', 'peregrine-console'))['admin-password']).toBe('s3cret-pass');
@@ -294,7 +353,8 @@ describe('chart with relay.enabled=true and Slack set', () => {
   it('console.enabled=false leaves the console out and the relay stops pointing at it', () => {
     const noConsole = render([...RELAY_SLACK, '--set', 'console.enabled=false']);
     expect(kinds(noConsole).filter((k) => k.includes('console'))).toEqual([]);
-    expect(secretData(find(noConsole, 'Secret', 'peregrine-relay')).WEBUI_URL).toBeUndefined();
+    const relayEnv = container(find(noConsole, 'Deployment', 'peregrine-relay'), 'relay').env as Obj[];
+    expect(relayEnv.map((e) => e.name)).not.toContain('WEBUI_URL');
     expect(validateManifests(noConsole)).toEqual([]);
   });
 });
@@ -570,6 +630,11 @@ describe('the validator rejects broken manifests (each rule fires)', () => {
       (ms) =>
         (((container(dep(ms, 'peregrine-relay'), 'relay').resources as Obj).limits as Obj).cpu = 'lots'),
       /not a resource quantity/,
+    ],
+    [
+      'env used before defined',
+      (ms) => (container(dep(ms, 'peregrine-relay'), 'relay').env as Obj[]).reverse(),
+      /uses \$\(PEREGRINE_CONSOLE_INGEST_TOKEN\) before it is defined/,
     ],
   ])('%s', (_name, fn, expected) => {
     const errs = mutate(fn);

@@ -534,8 +534,14 @@ export function validateManifests(ms: Manifest[]): string[] {
         mountPaths.add(String(vm.mountPath));
         mounted.add(String(vm.name));
       }
+      const defined = new Set<string>();
       for (const e of (c.env as Obj[] | undefined) ?? []) {
         if (!ENV_NAME.test(String(e.name))) errs.push(`${cw}: env name ${String(e.name)} invalid`);
+        // Kubernetes expands $(VAR) only for variables defined earlier in the list.
+        for (const ref of String(e.value ?? '').matchAll(/\$\(([^)]+)\)/g))
+          if (!defined.has(ref[1]!))
+            errs.push(`${cw}: env ${String(e.name)} uses $(${ref[1]}) before it is defined`);
+        defined.add(String(e.name));
         const ref = (e.valueFrom as Obj | undefined)?.secretKeyRef as Obj | undefined;
         if (ref) {
           const secret = ms.find((m) => m.obj.kind === 'Secret' && nameOf(m.obj) === ref.name);
