@@ -207,7 +207,7 @@ export class FileReader {
     for (const doc of list) {
       const e = doc.errors[0];
       if (e) {
-        const lp = e.linePos?.[0];
+        const lp = e.linePos?.[0] ?? this.lc.linePos(e.pos[0]);
         const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
         const where = lp ? `error at line ${lp.line}, column ${lp.col}: ` : '';
         throw this.err('LOAD_ERR_YAML_PARSE', `yaml: ${where}${first}`, []);
