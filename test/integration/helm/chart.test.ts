@@ -15,7 +15,7 @@
  * default ports (agent 8765/9765, relay 2801, console 2802). The validator's own self-test below
  * breaks manifests on purpose to prove each rule fires.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -171,6 +171,18 @@ describe('chart with default values', () => {
     expect(mount).toMatchObject({ mountPath: '/etc/peregrine/peregrine.yaml', subPath: 'peregrine.yaml' });
     const args = container(find(ms, 'DaemonSet', 'peregrine-agent'), 'agent').args as string[];
     expect(args.join(' ')).toContain('/etc/peregrine/peregrine.yaml');
+  });
+
+  it('agent rules_files: the image paths exist in the repo (the image puts the repo under /opt/peregrine)', () => {
+    const cfg = parseYaml(
+      (find(ms, 'ConfigMap', 'peregrine-agent').data as Record<string, string>)['peregrine.yaml']!,
+    ) as { rules_files: string[] };
+    expect(cfg.rules_files.length).toBeGreaterThan(0);
+    for (const r of cfg.rules_files) {
+      expect(r.startsWith('/opt/peregrine/'), r).toBe(true);
+      expect(existsSync(join(ROOT, r.slice('/opt/peregrine/'.length))), r).toBe(true);
+    }
+    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/^WORKDIR \/opt\/peregrine$/m);
   });
 
   it('agent network policy: audit and web ingress only; egress DNS only without relay', () => {
