@@ -97,7 +97,10 @@ export async function v2Routes(app: FastifyInstance, deps: V2Deps): Promise<void
       schema: {
         summary: 'Ingest one Falco alert or an array of them',
         tags,
-        body: { description: 'a Falco alert (JSON object) or an array of alerts', anyOf: [{ type: 'object' }, { type: 'array' }] },
+        body: {
+          description: 'a Falco alert (JSON object) or an array of alerts',
+          anyOf: [{ type: 'object' }, { type: 'array' }],
+        },
         response: {
           '2xx': {
             type: 'object',
