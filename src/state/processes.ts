@@ -111,17 +111,20 @@ export interface ProcessTableStats {
 const O_CLOEXEC = 0o2000000;
 const SHELLS = new Set(['ash', 'bash', 'csh', 'ksh', 'sh', 'tcsh', 'zsh', 'dash', 'fish', 'busybox']);
 
-let bootNsCache: number | undefined;
+const bootNsCache = new Map<string, number>();
 /** Boot time in ns since the epoch (from /proc/stat btime). */
 function bootNs(procRoot: string): number {
-  if (bootNsCache !== undefined) return bootNsCache;
+  const cached = bootNsCache.get(procRoot);
+  if (cached !== undefined) return cached;
+  let v = 0;
   try {
     const m = /^btime (\d+)$/m.exec(readFileSync(`${procRoot}/stat`, 'utf8'));
-    bootNsCache = m ? Number(m[1]) * 1e9 : 0;
+    v = m ? Number(m[1]) * 1e9 : 0;
   } catch {
-    bootNsCache = 0;
+    v = 0;
   }
-  return bootNsCache;
+  bootNsCache.set(procRoot, v);
+  return v;
 }
 
 function readOr(path: string): string | undefined {
@@ -207,7 +210,7 @@ export class ProcessTable {
   private readonly procs = new Map<number, ProcessEntry>();
   /** tid → tgid for threads seen in fork records. */
   private readonly threads = new Map<number, number>();
-  private readonly dead: number[] = [];
+  private readonly dead: [pid: number, atMs: number][] = [];
   private readonly procRoot: string;
   private readonly maxProcesses: number;
   private readonly maxFds: number;
@@ -422,7 +425,7 @@ export class ProcessTable {
 
   private evict(): void {
     // Oldest dead first, then the oldest entry.
-    const d = this.dead.shift();
+    const d = this.dead.shift()?.[0];
     if (d !== undefined && this.procs.get(d)?.exitNs !== undefined) {
       this.procs.delete(d);
     } else {
@@ -518,17 +521,18 @@ export class ProcessTable {
     p.exitNs = ts;
     p.exitCode = code;
     p.fds.clear();
-    this.dead.push(pid);
+    const now = Date.now();
+    this.dead.push([pid, now]);
     this.stats.dead = this.dead.length;
-    this.expire(Date.now());
+    this.expire(now);
   }
 
   /** Drop dead processes older than the TTL. */
   expire(nowMs: number): void {
     while (this.dead.length) {
-      const pid = this.dead[0]!;
+      const [pid, at] = this.dead[0]!;
+      if (nowMs - at < this.deadTtlMs) break;
       const p = this.procs.get(pid);
-      if (p?.exitNs !== undefined && nowMs - p.exitNs / 1e6 < this.deadTtlMs) break;
       this.dead.shift();
       if (p?.exitNs !== undefined) this.procs.delete(pid);
     }

@@ -288,6 +288,15 @@ export class SyscallSource {
     this.expireTimer.unref();
   }
 
+  /**
+   * Deliver events for frames handed to handleFrame() without running a collector
+   * (tests, replay of recorded raw frames).
+   */
+  attachOffline(onEvent: (ev: SyscallEvent) => void): void {
+    this.onEvent = onEvent;
+    this.wanted = this.opts.eventTypes ? new Set(this.opts.eventTypes) : undefined;
+  }
+
   async stop(): Promise<void> {
     if (this.expireTimer) clearInterval(this.expireTimer);
     await this.collector?.stop();
