@@ -102,6 +102,7 @@ export class Relay {
     return {
       log: this.log.child('sink'),
       enabledOutputs: this.config.sinks.map((s) => s.def.displayName),
+      customFieldNames: [...Object.keys(this.config.customFields), ...this.config.templatedFields.keys()],
       tls: (section: ConfigTree) => {
         if (section.mutualtls === true) {
           return {

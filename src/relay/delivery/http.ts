@@ -4,8 +4,9 @@
  * 2xx delivered; 408, 425, 429 and 5xx except 501 retried (honouring Retry-After); other statuses permanent.
  */
 import { Agent, request } from 'undici';
+import type { FalcoAlert } from '../../alert/falco-alert.js';
 import { PEREGRINE_VERSION } from '../../version.js';
-import type { SendResult } from './sink.js';
+import type { SendResult, SinkInstance } from './sink.js';
 
 export interface HttpSinkOptions {
   tls: { rejectUnauthorized: boolean; ca?: Buffer; cert?: Buffer; key?: Buffer };
@@ -105,3 +106,24 @@ export class HttpSender {
 /** Basic auth header value. */
 export const basic = (user: string, pass: string) =>
   `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+
+/** Build a SinkInstance around one HttpSender (the common shape of every HTTP sink). */
+export function httpSink(opts: {
+  name: string;
+  section: Record<string, unknown>;
+  tls: HttpSinkOptions['tls'];
+  maxBatch?: number;
+  /** URL the healthcheck probes (any HTTP answer counts as reachable). */
+  healthUrl: string;
+  send(http: HttpSender, batch: FalcoAlert[], signal: AbortSignal): Promise<SendResult>;
+}): SinkInstance {
+  const conc = Number(opts.section.maxconcurrentrequests);
+  const http = new HttpSender({ tls: opts.tls, connections: conc > 0 ? conc : 64 });
+  return {
+    name: opts.name,
+    maxBatch: opts.maxBatch ?? 1,
+    send: (batch, signal) => opts.send(http, batch, signal),
+    healthcheck: () => http.reachable(opts.healthUrl),
+    close: () => http.close(),
+  };
+}

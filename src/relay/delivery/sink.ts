@@ -39,6 +39,8 @@ export interface SinkContext {
   tls(section: ConfigTree): { rejectUnauthorized: boolean; ca?: Buffer; cert?: Buffer; key?: Buffer };
   /** Falcosidekick display names of every enabled sink (`Slack`, `AlertManager` …), sent to the UI. */
   enabledOutputs: string[];
+  /** Keys of `customfields` and `templatedfields` (Loki and others turn them into labels). */
+  customFieldNames: string[];
 }
 
 export interface SinkModule {

@@ -4,8 +4,44 @@
  * never imported.
  */
 import type { SinkDefinition } from '../delivery/sink.js';
+import { alertmanagerSink } from './alertmanager/index.js';
+import { cloudeventsSink } from './cloudevents/index.js';
+import { consoleSink } from './console/index.js';
+import { datadogSink } from './datadog/index.js';
+import { discordSink } from './discord/index.js';
+import { elasticsearchSink } from './elasticsearch/index.js';
 import { fileSink } from './file/index.js';
+import { googlechatSink } from './googlechat/index.js';
+import { influxdbSink } from './influxdb/index.js';
+import { lokiSink } from './loki/index.js';
+import { mattermostSink } from './mattermost/index.js';
+import { opsgenieSink } from './opsgenie/index.js';
+import { pagerdutySink } from './pagerduty/index.js';
+import { rocketchatSink } from './rocketchat/index.js';
+import { slackSink } from './slack/index.js';
 import { stdoutSink } from './stdout/index.js';
+import { teamsSink } from './teams/index.js';
 import { webhookSink } from './webhook/index.js';
+import { webuiSink } from './webui/index.js';
 
-export const SINKS: SinkDefinition[] = [stdoutSink, fileSink, webhookSink];
+export const SINKS: SinkDefinition[] = [
+  stdoutSink,
+  fileSink,
+  webhookSink,
+  slackSink,
+  rocketchatSink,
+  mattermostSink,
+  teamsSink,
+  discordSink,
+  googlechatSink,
+  pagerdutySink,
+  opsgenieSink,
+  datadogSink,
+  influxdbSink,
+  lokiSink,
+  elasticsearchSink,
+  alertmanagerSink,
+  cloudeventsSink,
+  consoleSink,
+  webuiSink,
+];
