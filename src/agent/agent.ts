@@ -65,7 +65,6 @@ export class Agent {
   private readonly alertOpts: AlertOptions;
   private readonly dropLog = new LogLimiter(10_000);
   private readonly errLog = new Map<string, LogLimiter>();
-  private reloading: Promise<boolean> | undefined;
   /** Count of rules in the running engine. */
   rulesCount = 0;
 
@@ -212,27 +211,22 @@ export class Agent {
    * the running rules and log the errors with their positions. Returns success.
    */
   reload(reason: string): Promise<boolean> {
-    if (this.reloading) return this.reloading.then(() => this.reload(reason));
-    this.reloading = (async () => {
-      const log = this.deps.log;
-      try {
-        const engine = this.loadRules();
-        this.installEngine(engine);
-        this.metrics.reloads.inc({ result: 'ok' });
-        log.info('rules reloaded', { reason, rules: this.rulesCount });
-        if (this.config.watch_config_files && this.started) this.watchRules();
-        return true;
-      } catch (e) {
-        this.metrics.reloads.inc({ result: 'error' });
-        log.error(`rules reload failed (${reason}); keeping the running rules`, {
-          errors: `\n${(e as Error).message}`,
-        });
-        return false;
-      } finally {
-        this.reloading = undefined;
-      }
-    })();
-    return this.reloading;
+    // Loading is synchronous (files are read and compiled in one go), so reloads never overlap.
+    const log = this.deps.log;
+    try {
+      const engine = this.loadRules();
+      this.installEngine(engine);
+      this.metrics.reloads.inc({ result: 'ok' });
+      log.info('rules reloaded', { reason, rules: this.rulesCount });
+      if (this.config.watch_config_files && this.started) this.watchRules();
+      return Promise.resolve(true);
+    } catch (e) {
+      this.metrics.reloads.inc({ result: 'error' });
+      log.error(`rules reload failed (${reason}); keeping the running rules`, {
+        errors: `\n${(e as Error).message}`,
+      });
+      return Promise.resolve(false);
+    }
   }
 
   private watchRules(): void {

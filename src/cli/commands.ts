@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAgentCommands } from './agent-commands.js';
 import { registerConsoleCommand } from './console-command.js';
 import { registerRelayCommand } from './relay-command.js';
 
@@ -8,6 +9,7 @@ import { registerRelayCommand } from './relay-command.js';
  */
 export function registerCommands(program: Command): void {
   // Commands are added here as their stages land.
+  registerAgentCommands(program);
   registerRelayCommand(program);
   registerConsoleCommand(program);
 }
