@@ -12,7 +12,8 @@
 // partials (_helpers.tpl) are shared; include, tpl, required, toYaml, fromYaml,
 // fromYamlArray, toJson, fromJson, fromJsonArray, lookup (always empty, as in
 // `helm template`), sprig without env/expandenv (removed, as in Helm).
-// Files whose name starts with "_" and NOTES.txt produce no output. Each rendered
+// Files whose name starts with "_" produce no output; NOTES.txt is executed (its errors fail) but
+// not printed. Each rendered
 // file that is not blank is printed after "---\n# Source: <chart>/templates/<file>"
 // and must parse as YAML, or rendering fails naming the file.
 //
@@ -564,7 +565,7 @@ func render(o *options) (string, error) {
 	var out strings.Builder
 	for _, rel := range tplNames {
 		base := filepath.Base(rel)
-		if strings.HasPrefix(base, "_") || base == "NOTES.txt" {
+		if strings.HasPrefix(base, "_") {
 			continue
 		}
 		name := meta.Name + "/" + rel
@@ -581,6 +582,10 @@ func render(o *options) (string, error) {
 			return "", err
 		}
 		text := strings.ReplaceAll(buf.String(), "<no value>", "")
+		if base == "NOTES.txt" {
+			// Rendered (so its errors fail, as with helm install) but not printed as a manifest.
+			continue
+		}
 		if strings.TrimSpace(text) == "" {
 			continue
 		}

@@ -22,6 +22,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { buildConfig } from '../../../src/agent/config.js';
 import { configFromObject as consoleConfigFromObject } from '../../../src/console/config.js';
+import { loadRelayConfig } from '../../../src/relay/config/relay-config.js';
+import { SINKS } from '../../../src/relay/sinks/registry.js';
 import {
   containersOf,
   type Manifest,
@@ -286,18 +288,13 @@ describe('chart with relay.enabled=true and Slack set', () => {
     expect(podSpec(dep).securityContext).toMatchObject({ runAsNonRoot: true });
   });
 
-  it('relay → console: WEBUI_URL carries the ingest token the console registers, from one Secret key', () => {
+  it('relay → console: the console sink gets the URL and the ingest token the console registers', () => {
     const relayEnv = container(find(ms, 'Deployment', 'peregrine-relay'), 'relay').env as Obj[];
     const consoleEnv = container(find(ms, 'Deployment', 'peregrine-console'), 'console').env as Obj[];
     const tokenRef = { secretKeyRef: { name: 'peregrine-console', key: 'ingest-token' } };
-    const tokenIdx = relayEnv.findIndex((e) => e.name === 'PEREGRINE_CONSOLE_INGEST_TOKEN');
-    const urlIdx = relayEnv.findIndex((e) => e.name === 'WEBUI_URL');
-    expect(relayEnv[tokenIdx]?.valueFrom).toEqual(tokenRef);
-    // Kubernetes expands $(VAR) only for variables defined earlier in the list.
-    expect(tokenIdx).toBeGreaterThanOrEqual(0);
-    expect(urlIdx).toBeGreaterThan(tokenIdx);
-    expect(relayEnv[urlIdx]?.value).toBe(
-      'http://relay:$(PEREGRINE_CONSOLE_INGEST_TOKEN)@peregrine-console.peregrine.svc:2802',
+    expect(relayEnv.find((e) => e.name === 'CONSOLE_TOKEN')?.valueFrom).toEqual(tokenRef);
+    expect(relayEnv.find((e) => e.name === 'CONSOLE_URL')?.value).toBe(
+      'http://peregrine-console.peregrine.svc:2802',
     );
     expect(consoleEnv.find((e) => e.name === 'PEREGRINE_CONSOLE_INGEST_TOKEN')?.valueFrom).toEqual(tokenRef);
     const token = secretData(find(ms, 'Secret', 'peregrine-console'))['ingest-token']!;
@@ -366,7 +363,7 @@ describe('chart with relay.enabled=true and Slack set', () => {
     const noConsole = render([...RELAY_SLACK, '--set', 'console.enabled=false']);
     expect(kinds(noConsole).filter((k) => k.includes('console'))).toEqual([]);
     const relayEnv = container(find(noConsole, 'Deployment', 'peregrine-relay'), 'relay').env as Obj[];
-    expect(relayEnv.map((e) => e.name)).not.toContain('WEBUI_URL');
+    expect(relayEnv.map((e) => e.name)).not.toContain('CONSOLE_URL');
     expect(validateManifests(noConsole)).toEqual([]);
   });
 });
@@ -537,6 +534,47 @@ describe('the rendered configuration is accepted by the components themselves', 
   });
 });
 
+describe("the relay's environment, as the pod would see it, loads with the relay's config loader", () => {
+  /** The container's environment: envFrom Secrets, then env (secretKeyRef resolved, $(VAR) expanded). */
+  function podEnv(ms: Manifest[], c: Obj): Record<string, string> {
+    const secret = (name: string) => secretData(find(ms, 'Secret', name));
+    const env: Record<string, string> = {};
+    for (const ef of (c.envFrom as Obj[] | undefined) ?? [])
+      Object.assign(env, secret(String((ef.secretRef as Obj).name)));
+    for (const e of (c.env as Obj[] | undefined) ?? []) {
+      const ref = (e.valueFrom as Obj | undefined)?.secretKeyRef as Obj | undefined;
+      env[String(e.name)] = ref
+        ? secret(String(ref.name))[String(ref.key)]!
+        : String(e.value).replace(/\$\(([^)]+)\)/g, (_m, v: string) => env[v] ?? '');
+    }
+    return env;
+  }
+
+  it('Slack is an enabled sink with the values set; port 2801 and the spool on its volume', () => {
+    const ms = render(RELAY_SLACK);
+    const c = container(find(ms, 'Deployment', 'peregrine-relay'), 'relay');
+    const cfg = loadRelayConfig(SINKS, { env: podEnv(ms, c) });
+    expect(cfg.listenPort).toBe(2801);
+    expect(cfg.spool.dir).toBe('/var/lib/peregrine/spool');
+    const slack = cfg.sinks.find((x) => x.def.name === 'slack');
+    expect(slack, `enabled sinks: ${cfg.sinks.map((x) => x.def.name).join(', ')}`).toBeDefined();
+    expect(slack!.section).toMatchObject({
+      webhookurl: SLACK,
+      username: 'peregrine',
+      footer: 'prod-cluster',
+      icon: 'https://example.com/icon.png',
+      messageformat: 'Alert from prod',
+      outputformat: 'all',
+    });
+    expect(slack!.minimumPriority).toBe(4); // warning
+    const consoleSink = cfg.sinks.find((x) => x.def.name === 'console');
+    expect(consoleSink?.section).toMatchObject({
+      url: 'http://peregrine-console.peregrine.svc:2802',
+      token: secretData(find(ms, 'Secret', 'peregrine-console'))['ingest-token'],
+    });
+  });
+});
+
 describe('the validator rejects broken manifests (each rule fires)', () => {
   let base: Manifest[];
   beforeAll(() => {
@@ -645,8 +683,12 @@ describe('the validator rejects broken manifests (each rule fires)', () => {
     ],
     [
       'env used before defined',
-      (ms) => (container(dep(ms, 'peregrine-relay'), 'relay').env as Obj[]).reverse(),
-      /uses \$\(PEREGRINE_CONSOLE_INGEST_TOKEN\) before it is defined/,
+      (ms) =>
+        (container(dep(ms, 'peregrine-relay'), 'relay').env as Obj[]).push({
+          name: 'X',
+          value: 'http://$(NOT_DEFINED)/',
+        }),
+      /uses \$\(NOT_DEFINED\) before it is defined/,
     ],
   ])('%s', (_name, fn, expected) => {
     const errs = mutate(fn);
@@ -723,6 +765,15 @@ describe('tools/helm-render behaves like helm template for the features it suppo
     r = renderRaw(['--set', 'x=ok'], chart);
     expect(r.ok).toBe(false);
     expect(r.stderr).toContain('YAML parse error on c/templates/b.yaml');
+    // NOTES.txt is not a manifest, but its template errors fail as with helm install.
+    writeFileSync(join(chart, 'templates', 'b.yaml'), 'b: 1\n');
+    writeFileSync(join(chart, 'templates', 'NOTES.txt'), '{{ required "notes need y" .Values.y }}\n');
+    r = renderRaw(['--set', 'x=ok'], chart);
+    expect(r.ok).toBe(false);
+    expect(r.stderr).toContain('notes need y');
+    r = renderRaw(['--set', 'x=ok,y=1'], chart);
+    expect(r.ok).toBe(true);
+    expect(r.stdout).not.toContain('NOTES');
   });
 });
 
