@@ -15,11 +15,18 @@ import { googlechatSink } from './googlechat/index.js';
 import { influxdbSink } from './influxdb/index.js';
 import { lokiSink } from './loki/index.js';
 import { mattermostSink } from './mattermost/index.js';
+import { mqttSink } from './mqtt/index.js';
+import { natsSink } from './nats/index.js';
 import { opsgenieSink } from './opsgenie/index.js';
 import { pagerdutySink } from './pagerduty/index.js';
+import { postgresqlSink } from './postgresql/index.js';
+import { rabbitmqSink } from './rabbitmq/index.js';
+import { redisSink } from './redis/index.js';
 import { rocketchatSink } from './rocketchat/index.js';
 import { slackSink } from './slack/index.js';
+import { smtpSink } from './smtp/index.js';
 import { stdoutSink } from './stdout/index.js';
+import { syslogSink } from './syslog/index.js';
 import { teamsSink } from './teams/index.js';
 import { webhookSink } from './webhook/index.js';
 import { webuiSink } from './webui/index.js';
@@ -44,4 +51,11 @@ export const SINKS: SinkDefinition[] = [
   cloudeventsSink,
   consoleSink,
   webuiSink,
+  natsSink,
+  mqttSink,
+  redisSink,
+  postgresqlSink,
+  smtpSink,
+  syslogSink,
+  rabbitmqSink,
 ];
