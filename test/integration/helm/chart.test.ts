@@ -15,12 +15,14 @@
  * default ports (agent 8765/9765, relay 2801, console 2802). The validator's own self-test below
  * breaks manifests on purpose to prove each rule fires.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { buildConfig } from '../../../src/agent/config.js';
+import { buildProgram } from '../../../src/cli/main.js';
 import { configFromObject as consoleConfigFromObject } from '../../../src/console/config.js';
 import { loadRelayConfig } from '../../../src/relay/config/relay-config.js';
 import { SINKS } from '../../../src/relay/sinks/registry.js';
@@ -77,6 +79,21 @@ function secretData(o: Obj): Record<string, string> {
 
 function kinds(ms: Manifest[]): string[] {
   return ms.map((m) => `${String(m.obj.kind)}/${nameOf(m.obj)}`).sort();
+}
+
+/** The container's environment: envFrom Secrets, then env (secretKeyRef resolved, $(VAR) expanded). */
+function podEnv(ms: Manifest[], c: Obj): Record<string, string> {
+  const secret = (name: string) => secretData(find(ms, 'Secret', name));
+  const env: Record<string, string> = {};
+  for (const ef of (c.envFrom as Obj[] | undefined) ?? [])
+    Object.assign(env, secret(String((ef.secretRef as Obj).name)));
+  for (const e of (c.env as Obj[] | undefined) ?? []) {
+    const ref = (e.valueFrom as Obj | undefined)?.secretKeyRef as Obj | undefined;
+    env[String(e.name)] = ref
+      ? secret(String(ref.name))[String(ref.key)]!
+      : String(e.value).replace(/\$\(([^)]+)\)/g, (_m, v: string) => env[v] ?? '');
+  }
+  return env;
 }
 
 describe('chart with default values', () => {
@@ -535,21 +552,6 @@ describe('the rendered configuration is accepted by the components themselves', 
 });
 
 describe("the relay's environment, as the pod would see it, loads with the relay's config loader", () => {
-  /** The container's environment: envFrom Secrets, then env (secretKeyRef resolved, $(VAR) expanded). */
-  function podEnv(ms: Manifest[], c: Obj): Record<string, string> {
-    const secret = (name: string) => secretData(find(ms, 'Secret', name));
-    const env: Record<string, string> = {};
-    for (const ef of (c.envFrom as Obj[] | undefined) ?? [])
-      Object.assign(env, secret(String((ef.secretRef as Obj).name)));
-    for (const e of (c.env as Obj[] | undefined) ?? []) {
-      const ref = (e.valueFrom as Obj | undefined)?.secretKeyRef as Obj | undefined;
-      env[String(e.name)] = ref
-        ? secret(String(ref.name))[String(ref.key)]!
-        : String(e.value).replace(/\$\(([^)]+)\)/g, (_m, v: string) => env[v] ?? '');
-    }
-    return env;
-  }
-
   it('Slack is an enabled sink with the values set; port 2801 and the spool on its volume', () => {
     const ms = render(RELAY_SLACK);
     const c = container(find(ms, 'Deployment', 'peregrine-relay'), 'relay');
@@ -572,6 +574,116 @@ describe("the relay's environment, as the pod would see it, loads with the relay
       url: 'http://peregrine-console.peregrine.svc:2802',
       token: secretData(find(ms, 'Secret', 'peregrine-console'))['ingest-token'],
     });
+  });
+});
+
+describe("every container's args are a command line the peregrine CLI accepts", () => {
+  /** Check args against the CLI's commander tree: a known command, known options, values where needed. */
+  function checkArgs(args: string[]): string[] {
+    const program = buildProgram();
+    const errs: string[] = [];
+    const cmd = program.commands.find((c) => c.name() === args[0]);
+    if (!cmd) return [`unknown command ${args[0]}`];
+    for (let i = 1; i < args.length; i++) {
+      const a = args[i]!;
+      if (!a.startsWith('-')) {
+        errs.push(`unexpected argument ${a}`);
+        continue;
+      }
+      const opt = cmd.options.find((o) => o.long === a || o.short === a);
+      if (!opt) errs.push(`${args[0]}: unknown option ${a}`);
+      else if (opt.required || opt.optional) i++;
+    }
+    return errs;
+  }
+
+  it('agent, relay and console args (default, relay + Slack, audit-only, PostgreSQL)', () => {
+    const variants = [
+      [],
+      RELAY_SLACK,
+      ['--set', 'agent.syscallSource.enabled=false'],
+      [...RELAY_SLACK, '--set', 'console.database.url=postgres://u:p@db:5432/x'],
+    ];
+    let checked = 0;
+    for (const v of variants)
+      for (const m of render(v)) {
+        if (m.obj.kind !== 'Deployment' && m.obj.kind !== 'DaemonSet') continue;
+        for (const c of containersOf(podSpec(m.obj))) {
+          expect(
+            checkArgs(c.args as string[]),
+            `${nameOf(m.obj)}: ${(c.args as string[]).join(' ')}`,
+          ).toEqual([]);
+          checked++;
+        }
+      }
+    expect(checked).toBe(1 + 3 + 1 + 3);
+    // The check itself rejects what the CLI would reject.
+    expect(checkArgs(['agent', '--no-such-flag'])).toEqual(['agent: unknown option --no-such-flag']);
+    expect(checkArgs(['agnet'])).toEqual(['unknown command agnet']);
+  });
+});
+
+describe('the built CLI accepts the rendered configuration (peregrine … --check)', () => {
+  const cli = join(ROOT, 'bin/peregrine.js');
+  beforeAll(() => {
+    if (!existsSync(join(ROOT, 'dist/cli/main.js')))
+      throw new Error('dist/ is missing: run npm run build first');
+  });
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [cli, ...args], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ...env },
+    });
+
+  /** Write the agent's ConfigMaps to a temp dir, mapping image paths to the repo and rules.d to the dir. */
+  function agentFiles(ms: Manifest[]): string {
+    const dir = mkdtempSync(join(tmpdir(), 'peregrine-agent-cfg-'));
+    mkdirSync(join(dir, 'rules.d'));
+    const rulesCm = ms.find((m) => m.obj.kind === 'ConfigMap' && nameOf(m.obj) === 'peregrine-agent-rules');
+    for (const [f, text] of Object.entries((rulesCm?.obj.data as Record<string, string> | undefined) ?? {}))
+      writeFileSync(join(dir, 'rules.d', f), text);
+    const cfg = parseYaml(
+      (find(ms, 'ConfigMap', 'peregrine-agent').data as Record<string, string>)['peregrine.yaml']!,
+    ) as { rules_files: string[] };
+    cfg.rules_files = cfg.rules_files.map((r) =>
+      r.replace(/^\/opt\/peregrine\//, ROOT).replace(/^\/etc\/peregrine\/rules\.d\//, `${dir}/rules.d/`),
+    );
+    writeFileSync(join(dir, 'peregrine.yaml'), stringifyYaml(cfg));
+    return dir;
+  }
+
+  const customRule = (condition: string) => [
+    '--set-string',
+    `agent.customRules.team\\.yaml=- rule: Pod created in prod\n  desc: a pod was created in prod\n  condition: ${condition}\n  output: pod created (user=%ka.user.name pod=%ka.resp.name)\n  priority: NOTICE\n  source: k8s_audit\n`,
+  ];
+
+  it('agent: the rendered peregrine.yaml and the image rules plus a custom rules file pass --check', () => {
+    const ms = render(
+      customRule('ka.verb = create and ka.target.resource = pods and ka.target.namespace = prod'),
+    );
+    const dir = agentFiles(ms);
+    const r = run(['agent', '--config-file', join(dir, 'peregrine.yaml'), '--check']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ok/);
+  });
+
+  it('agent: a broken custom rule fails --check, naming the file', () => {
+    const ms = render(customRule('ka.verb = = create'));
+    const dir = agentFiles(ms);
+    const r = run(['agent', '--config-file', join(dir, 'peregrine.yaml'), '--check']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr + r.stdout).toContain('team.yaml');
+  });
+
+  it('relay: the pod environment passes --check with the slack and console sinks', () => {
+    const ms = render(RELAY_SLACK);
+    const c = container(find(ms, 'Deployment', 'peregrine-relay'), 'relay');
+    const spool = mkdtempSync(join(tmpdir(), 'peregrine-relay-spool-'));
+    const r = run([...(c.args as string[]), '--check'], { ...podEnv(ms, c), SPOOL_DIR: spool });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/listen 0\.0\.0\.0:2801/);
+    expect(r.stdout).toMatch(/sinks: .*\bslack\b/);
+    expect(r.stdout).toMatch(/sinks: .*\bconsole\b/);
   });
 });
 
