@@ -576,7 +576,31 @@ function modifierTest(
 
 const NA_OPS = new Set(['=', '==', '!=', 'in', 'intersects', 'pmatch']);
 
+/**
+ * How a compiled check on a plain field with constant operands works, so that the code generator
+ * can inline it instead of calling the closure.
+ */
+export interface LeafPlan {
+  get: Getter;
+  key: string;
+  cat: Cat;
+  op: string;
+  modifier?: string;
+  values: string[];
+  listRhs: boolean;
+  test: (x: FieldScalar) => boolean;
+}
+
+export const LEAF_PLANS = new WeakMap<Pred, LeafPlan>();
+
+export type { Cat };
+
 function compileBinary(ctx: CompileCtx, e: BinaryCheckExpr): Pred {
+  const pred = compileBinaryPred(ctx, e);
+  return pred;
+}
+
+function compileBinaryPred(ctx: CompileCtx, e: BinaryCheckExpr): Pred {
   const lhs = compileLhs(ctx, e.left);
   const op = e.op;
   ctx.operators.add(e.modifier ? `${op} ${e.modifier}` : op);
@@ -669,6 +693,13 @@ function compileBinary(ctx: CompileCtx, e: BinaryCheckExpr): Pred {
       }
     }
   }
+  if (!lhs.isList && lhs.key !== undefined && e.left.kind === 'field') {
+    const plan: LeafPlan = { get: g, key: lhs.key, cat, op, values, listRhs: right.kind === 'list', test };
+    if (e.modifier) plan.modifier = e.modifier;
+    const pred = scalarPred(g, cat, test);
+    LEAF_PLANS.set(pred, plan);
+    return pred;
+  }
   if (lhs.isList) {
     if (op === 'in') {
       return (ev) => {
@@ -688,6 +719,10 @@ function compileBinary(ctx: CompileCtx, e: BinaryCheckExpr): Pred {
       return false;
     };
   }
+  return scalarPred(g, cat, test);
+}
+
+function scalarPred(g: Getter, cat: Cat, test: (x: FieldScalar) => boolean): Pred {
   if (cat === 'str') {
     return (ev) => {
       const v = g(ev);

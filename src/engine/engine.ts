@@ -139,8 +139,10 @@ class EngineImpl implements Engine {
   private readonly hostname: string;
   private readonly contents = new Map<string, string>();
   private selection: RuleSelection[];
+  private lastSource = '';
+  private lastState: SourceState | undefined;
 
-  constructor(private readonly opts: EngineOptions & { bind?: boolean; suggestedOutput?: boolean }) {
+  constructor(private readonly opts: EngineOptions & ExtraOptions & { bind?: boolean }) {
     const p = opts.priority;
     this.threshold = (
       typeof p === 'number' ? p : p === undefined ? 7 : (parsePriority(p) ?? 7)
@@ -189,6 +191,7 @@ class EngineImpl implements Engine {
         last = compileCollection(work, {
           sources: this.defs,
           bind: this.opts.bind !== false,
+          codegen: this.opts.codegen,
           suggestedFields: this.opts.suggestedOutput === false ? undefined : SUGGESTED_OUTPUT_FIELDS,
           contents: this.contents,
         });
@@ -307,6 +310,8 @@ class EngineImpl implements Engine {
 
   private rebuildIndex(): void {
     this.states = new Map();
+    this.lastSource = '';
+    this.lastState = undefined;
     for (const [name, def] of this.defs) {
       this.states.set(name, { def, indexed: def.eventTypes !== undefined, all: [], byType: new Map() });
     }
@@ -330,7 +335,13 @@ class EngineImpl implements Engine {
   }
 
   process(source: string, ev: unknown): Match[] {
-    const st = this.states.get(source);
+    let st: SourceState | undefined;
+    if (source === this.lastSource) st = this.lastState;
+    else {
+      st = this.states.get(source);
+      this.lastSource = source;
+      this.lastState = st;
+    }
     if (!st) return EMPTY;
     let bucket: Active[];
     if (st.indexed) {
@@ -504,7 +515,15 @@ function builtinGetters(
   };
 }
 
-export function createEngine(opts: EngineOptions & { suggestedOutput?: boolean }): Engine {
+/** Options beyond the public contract. */
+export interface ExtraOptions {
+  /** Append the container plugin's suggested fields to syscall rule outputs (Falco default: true). */
+  suggestedOutput?: boolean;
+  /** Compile conditions to generated functions (default true) or to closure trees. */
+  codegen?: boolean;
+}
+
+export function createEngine(opts: EngineOptions & ExtraOptions): Engine {
   return new EngineImpl(opts);
 }
 

@@ -4,6 +4,7 @@
  * output compilation, event-type sets and the unused-item warnings.
  */
 import type { LoadCode, LoadLocation, LoadMessage } from './api.js';
+import { generatePredicate } from './codegen.js';
 import {
   type CompileCtx,
   CompileError,
@@ -48,6 +49,8 @@ export interface CompileOptions {
   sources: Map<string, SourceDef>;
   /** Bind extraction (false = validation only). */
   bind: boolean;
+  /** Generate one JS function per rule (default); false = closure tree (used for differential tests). */
+  codegen?: boolean;
   /** Append the container plugin's suggested fields to syscall outputs. */
   suggestedFields?: readonly string[];
   /** Content of files by name (for snippets). */
@@ -298,7 +301,11 @@ export function compileCollection(col: Collection, opts: CompileOptions): Compil
       const ctx: CompileCtx = { src, warnings: [], fields: new Set(), operators: new Set(), bind: opts.bind };
       let pred: Pred;
       try {
-        pred = compileExpr(ctx, resolved);
+        const types = src.eventTypes ? evtTypeSet(resolved) : undefined;
+        pred =
+          opts.bind && opts.codegen !== false
+            ? generatePredicate(ctx, resolved, types && !types.neg ? types.names : undefined)
+            : compileExpr(ctx, resolved);
       } catch (e) {
         if (!(e instanceof CompileError)) throw e;
         if (r.skip_if_unknown_filter && e.unknownFilter) {

@@ -11,7 +11,9 @@ import {
 export const SYSCALL = memoryExtractor('syscall', SYSCALL_FIELDS);
 export const K8S = memoryExtractor('k8s_audit', K8S_AUDIT_FIELDS);
 
-export function engine(opts: Partial<EngineOptions> & { suggestedOutput?: boolean } = {}): Engine {
+export function engine(
+  opts: Partial<EngineOptions> & { suggestedOutput?: boolean; codegen?: boolean } = {},
+): Engine {
   return createEngine({ extractors: [SYSCALL, K8S], hostname: 'testhost', suggestedOutput: false, ...opts });
 }
 
