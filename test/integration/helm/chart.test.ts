@@ -177,6 +177,20 @@ describe('chart with default values', () => {
     });
   });
 
+  it("the API server's webhook kubeconfig (deploy/k8s-audit) points at the chart's audit Service", () => {
+    const kc = parseYaml(readFileSync(join(ROOT, 'deploy/k8s-audit/webhook-kubeconfig.yaml'), 'utf8')) as {
+      clusters: Array<{ cluster: { server: string } }>;
+    };
+    const svc = find(ms, 'Service', 'peregrine-agent');
+    const port = ((svc.spec as Obj).ports as Obj[]).find((p) => p.name === 'audit')!.port;
+    const cfg = parseYaml(
+      (find(ms, 'ConfigMap', 'peregrine-agent').data as Record<string, string>)['peregrine.yaml']!,
+    ) as { k8s_audit: { endpoint: string } };
+    expect(kc.clusters[0]!.cluster.server).toBe(
+      `http://${nameOf(svc)}.${String((svc.metadata as Obj).namespace)}.svc:${String(port)}${cfg.k8s_audit.endpoint}`,
+    );
+  });
+
   it('agent config: falco.yaml keys with the fixed ports, audit endpoint, and no http_output without relay', () => {
     const cm = find(ms, 'ConfigMap', 'peregrine-agent');
     const cfg = parseYaml((cm.data as Record<string, string>)['peregrine.yaml']!) as Obj;
