@@ -149,9 +149,26 @@ static long walk_cb(__u32 i, void *arg) {
   struct mount *mnt = c->mnt;
   struct dentry *mnt_root = c->mnt_root;
   struct dentry *parent = BPF_CORE_READ(d, d_parent);
-  if (d == mnt_root || d == parent) {
+  if (d == parent && d != mnt_root) {
+    /* a pseudo dentry (memfd, anon inode): its own name is the whole path */
+    struct qstr q0 = BPF_CORE_READ(d, d_name);
+    __u32 l0 = q0.len;
+    if (l0 > 255) l0 = 255;
+    __u32 p0 = c->pos;
+    if (p0 >= l0 + 1) {
+      p0 -= l0;
+      BOUND(l0, 255);
+      bpf_probe_read_kernel(&pb->b[msk(p0)], l0, q0.name);
+      p0 -= 1;
+      pb->b[msk(p0)] = '/';
+      c->pos = p0;
+    }
+    c->done = 1;
+    return 1;
+  }
+  if (d == mnt_root) {
     struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
-    if (mp == mnt || d != mnt_root) {
+    if (mp == mnt) {
       c->done = 1;
       return 1;
     }

@@ -16,7 +16,7 @@ import type { FdEntry } from '../../state/fds.js';
 import type { ProcessEntry } from '../../state/processes.js';
 import type { GroupEntry, UserEntry } from '../../state/users.js';
 import { type EventContext, SyscallEvent } from './event.js';
-import { Frame, FrameError } from './frame.js';
+import { Frame, FrameError, Kind } from './frame.js';
 
 export const CAPTURE_FORMAT = 'peregrine-syscall-capture';
 export const CAPTURE_VERSION = 1;
@@ -98,7 +98,11 @@ export function eventToLine(ev: SyscallEvent): CaptureLine {
     const ls = ctx.loginShellId();
     if (ls !== undefined) line.ls = ls;
     const std: Record<string, FdEntry> = {};
-    for (const n of [0, 1, 2]) {
+    // stdio (proc.stdin.*) and descriptors named by fd arguments (evt.arg.fd …)
+    const nums = new Set([0, 1, 2]);
+    if (ev.frame.kind === Kind.Syscall) for (let i = 0; i < 3; i++) nums.add(ev.frame.argInt(i));
+    for (const n of nums) {
+      if (n < 0) continue;
       const e = ctx.fdOf(n);
       if (e) std[n] = e;
     }
