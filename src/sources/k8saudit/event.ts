@@ -7,8 +7,8 @@ export type JsonObject = { [k: string]: Json };
 
 export interface AuditEvent {
   obj: JsonObject;
-  /** ns since the epoch, from stageTimestamp (then requestReceivedTimestamp, timestamp). */
-  timeNs: bigint;
+  /** ns since the epoch, from stageTimestamp (then requestReceivedTimestamp, timestamp); computed on first use. */
+  readonly timeNs: bigint;
   /** Serialized size in bytes (as received, or re-serialized when unknown). */
   size: number;
   /** Cached compact JSON of the whole event (jevt.obj), filled on first use. */
@@ -38,19 +38,33 @@ export function isJsonObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Wrap a decoded object as an AuditEvent. */
-export function toAuditEvent(obj: JsonObject, size?: number, nowNs?: () => bigint): AuditEvent {
-  let t: bigint | undefined;
+function eventTime(obj: JsonObject): bigint | undefined {
   for (const k of ['stageTimestamp', 'requestReceivedTimestamp', 'timestamp']) {
     const v = obj[k];
     if (typeof v === 'string') {
-      t = parseRfc3339Ns(v);
-      if (t !== undefined) break;
+      const t = parseRfc3339Ns(v);
+      if (t !== undefined) return t;
     }
   }
-  return {
-    obj,
-    timeNs: t ?? (nowNs ? nowNs() : BigInt(Date.now()) * 1_000_000n),
-    size: size ?? Buffer.byteLength(JSON.stringify(obj)),
-  };
+  return undefined;
+}
+
+class LazyAuditEvent implements AuditEvent {
+  json?: string;
+  private t: bigint | undefined;
+  constructor(
+    readonly obj: JsonObject,
+    readonly size: number,
+    private readonly received: bigint,
+  ) {}
+  get timeNs(): bigint {
+    if (this.t === undefined) this.t = eventTime(this.obj) ?? this.received;
+    return this.t;
+  }
+}
+
+/** Wrap a decoded object as an AuditEvent (without a timestamp, the time of receipt is used). */
+export function toAuditEvent(obj: JsonObject, size?: number, nowNs?: () => bigint): AuditEvent {
+  const received = nowNs ? nowNs() : BigInt(Date.now()) * 1_000_000n;
+  return new LazyAuditEvent(obj, size ?? Buffer.byteLength(JSON.stringify(obj)), received);
 }

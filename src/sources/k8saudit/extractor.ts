@@ -24,13 +24,36 @@ function str(v: Json | undefined): string | undefined {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
+function step(cur: Json | undefined, k: string): Json | undefined {
+  if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+  // keys are fixed field paths (never prototype names), so a plain read is safe
+  return cur[k];
+}
+
 function get(o: Json | undefined, ...keys: string[]): Json | undefined {
   let cur: Json | undefined = o;
-  for (const k of keys) {
-    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
-    cur = cur[k];
+  for (let i = 0; i < keys.length; i++) {
+    cur = step(cur, keys[i]!);
+    if (cur === undefined) return undefined;
   }
   return cur;
+}
+
+/** A compiled key path (no rest-argument allocation per event). */
+function path(keys: readonly string[]): (o: Json | undefined) => Json | undefined {
+  const [a, b, c, d] = keys;
+  switch (keys.length) {
+    case 1:
+      return (o) => step(o, a!);
+    case 2:
+      return (o) => step(step(o, a!), b!);
+    case 3:
+      return (o) => step(step(step(o, a!), b!), c!);
+    case 4:
+      return (o) => step(step(step(step(o, a!), b!), c!), d!);
+    default:
+      return (o) => get(o, ...keys);
+  }
 }
 
 function asArray(v: Json | undefined): Json[] | undefined {
@@ -68,8 +91,9 @@ const CONTAINER_KINDS = {
 } as const;
 
 /** Containers of the request pod (spec.<kind>), filtered by index. */
+const SPEC = path(['requestObject', 'spec']);
 function containers(ev: AuditEvent, kind: string, idx: number | undefined): Json[] | undefined {
-  return pick(asArray(get(ev.obj, 'requestObject', 'spec', kind)), idx);
+  return pick(asArray(step(SPEC(ev.obj), kind)), idx);
 }
 
 /** One string per container that has the value at `keys`; lists are flattened. */
@@ -150,10 +174,11 @@ function at(...keys: string[]) {
 
 /** A list at a key path: each element as a string (not available when not a list). */
 function listAt(...keys: string[]) {
+  const p = path(keys);
   return (arg: string | undefined): Fn => {
     const idx = indexArg(arg);
     return (ev) => {
-      const a = pick(asArray(get(ev.obj, ...keys)), idx);
+      const a = pick(asArray(p(ev.obj)), idx);
       return a ? a.map((x) => str(x)!) : undefined;
     };
   };
@@ -560,15 +585,25 @@ def('ka.response.reason', 'response reason (usually only on failures)', at('resp
 def('ka.useragent', 'user agent of the client', at('userAgent'));
 def('ka.sourceips', 'IP addresses of the client', listAt('sourceIPs'), LIST_IDX);
 
-/** JSON pointer (RFC 6901) lookup. */
-export function jsonPointer(root: Json, ptr: string): Json | undefined {
-  if (ptr === '') return root;
+/** Compile a JSON pointer (RFC 6901) into its reference tokens; undefined when malformed. */
+export function compilePointer(ptr: string): string[] | undefined {
+  if (ptr === '') return [];
   if (!ptr.startsWith('/')) return undefined;
+  return ptr
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+const ARRAY_INDEX = /^(0|[1-9]\d*)$/;
+
+/** Resolve compiled pointer tokens in a document. */
+export function resolvePointer(root: Json, tokens: readonly string[]): Json | undefined {
   let cur: Json | undefined = root;
-  for (const raw of ptr.slice(1).split('/')) {
-    const tok = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i]!;
     if (Array.isArray(cur)) {
-      if (!/^(0|[1-9]\d*)$/.test(tok)) return undefined;
+      if (!ARRAY_INDEX.test(tok)) return undefined;
       cur = cur[Number(tok)];
     } else if (cur !== null && typeof cur === 'object') {
       cur = Object.hasOwn(cur, tok) ? cur[tok] : undefined;
@@ -576,6 +611,12 @@ export function jsonPointer(root: Json, ptr: string): Json | undefined {
     if (cur === undefined) return undefined;
   }
   return cur;
+}
+
+/** JSON pointer (RFC 6901) lookup. */
+export function jsonPointer(root: Json, ptr: string): Json | undefined {
+  const tokens = compilePointer(ptr);
+  return tokens ? resolvePointer(root, tokens) : undefined;
 }
 
 function eventJson(ev: AuditEvent): string {
@@ -594,7 +635,9 @@ for (const prefix of ['json', 'jevt']) {
     },
     make: (arg) => {
       if (arg === undefined) return undefined;
-      return (ev) => str(jsonPointer(ev.obj, arg));
+      const tokens = compilePointer(arg);
+      if (!tokens) return () => undefined;
+      return (ev) => str(resolvePointer(ev.obj, tokens));
     },
   };
   JSON_FIELDS[`${prefix}.obj`] = {

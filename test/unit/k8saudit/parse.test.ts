@@ -66,3 +66,38 @@ describe('audit body parsing', () => {
     expect(parseAuditFile('  \n').events).toEqual([]);
   });
 });
+
+describe('EventList item spans (sizing without re-serializing)', () => {
+  it('finds each item, whatever the strings and whitespace contain', async () => {
+    const { eventListItemSpans } = await import('../../../src/sources/k8saudit/parse.js');
+    const items = [
+      ev('a', { note: 'quote " and backslash \\ and brackets [{,}]' }),
+      ev('b', { note: 'ends with backslash \\\\' }),
+      ev('c', { nested: { list: [1, [2, { x: '}' }]] } }),
+    ];
+    for (const text of [
+      JSON.stringify({ kind: 'EventList', items }),
+      JSON.stringify({ metadata: { items: ['decoy'] }, kind: 'EventList', items }, null, 2),
+      JSON.stringify({ items, kind: 'EventList' }, null, '\t'),
+    ]) {
+      const spans = eventListItemSpans(text)!;
+      expect(spans).toHaveLength(3);
+      spans.forEach(([s, e], i) => expect(JSON.parse(text.slice(s, e))).toEqual(items[i]));
+    }
+    expect(eventListItemSpans('{"kind":"EventList","items":[]}')).toEqual([]);
+    expect(eventListItemSpans('{"kind":"EventList"}')).toBeUndefined();
+    expect(eventListItemSpans('{"items":["unterminated')).toBeUndefined();
+  });
+
+  it('oversized detection agrees with the serialized size, also for multi-byte text', () => {
+    const items = [ev('small'), ev('wide', { note: 'é'.repeat(700) }), ev('big', { note: 'x'.repeat(1500) })];
+    const body = JSON.stringify({ kind: 'EventList', items });
+    const out = parseAuditBody(body, { maxEventSize: 1500 });
+    // 'wide' is 700 chars but 1400 bytes of é plus the envelope: above 1500 bytes
+    const sizes = items.map((i) => Buffer.byteLength(JSON.stringify(i)));
+    expect(out.events.map((e) => e.obj.auditID)).toEqual(
+      items.filter((_, i) => sizes[i]! <= 1500).map((i) => i.auditID),
+    );
+    expect(out.oversized).toBe(sizes.filter((s) => s > 1500).length);
+  });
+});
