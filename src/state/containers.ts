@@ -35,6 +35,8 @@ export interface ContainerInfo {
   hostPid?: boolean;
   hostNetwork?: boolean;
   hostIpc?: boolean;
+  /** Host pid of the container's init process (State.Pid). */
+  pid?: number;
   healthcheck?: string;
   podName?: string;
   podNamespace?: string;
@@ -139,6 +141,7 @@ export function containerFromInspect(id: string, type: ContainerRuntime, j: Dock
     hostPid: j.HostConfig?.PidMode === 'host',
     hostNetwork: j.HostConfig?.NetworkMode === 'host',
     hostIpc: j.HostConfig?.IpcMode === 'host',
+    pid: j.State?.Pid || undefined,
     healthcheck: test && test.length > 1 ? test.slice(1).join(' ') : undefined,
     podName,
     podNamespace: labels['io.kubernetes.pod.namespace'],

@@ -78,16 +78,25 @@ export class UserDb {
     this.maxRoots = opts.maxRoots ?? 512;
   }
 
-  /** `containerId` '' = host; otherwise the files are read through /proc/<pid>/root. */
-  private db(containerId: string, pid: number): Db {
+  /**
+   * `containerId` '' = host; otherwise the files are read through /proc/<pid>/root, trying
+   * each of `pids` (the process, then e.g. the container's init) until one is readable.
+   */
+  private db(containerId: string, pids: readonly number[]): Db {
     const key = containerId || 'host';
     const now = Date.now();
     const cur = this.dbs.get(key);
-    if (cur && now - cur.loadedAt < this.ttlMs) return cur;
-    const root = containerId ? `${this.procRoot}/${pid}/root` : this.hostRoot;
-    const passwd = readOr(`${root}/etc/passwd`);
-    const group = readOr(`${root}/etc/group`);
-    // A container that exited (root unreadable) keeps its last known tables.
+    if (cur && now - cur.loadedAt < (cur.users.size || cur.groups.size ? this.ttlMs : 1000)) return cur;
+    let passwd = '';
+    let group = '';
+    for (const root of containerId
+      ? pids.filter((p) => p > 0).map((p) => `${this.procRoot}/${p}/root`)
+      : [this.hostRoot]) {
+      passwd = readOr(`${root}/etc/passwd`);
+      group = readOr(`${root}/etc/group`);
+      if (passwd !== '' || group !== '') break;
+    }
+    // A container whose processes are gone keeps its last known tables.
     if (cur && passwd === '' && group === '') {
       cur.loadedAt = now;
       return cur;
@@ -103,11 +112,12 @@ export class UserDb {
     return db;
   }
 
-  user(uid: number, containerId: string, pid: number): UserEntry | undefined {
-    return this.db(containerId, pid).users.get(uid);
+  /** `pid`: the process (its root is the container's); `fallbackPids`: other live processes of it. */
+  user(uid: number, containerId: string, pid: number, ...fallbackPids: number[]): UserEntry | undefined {
+    return this.db(containerId, [pid, ...fallbackPids]).users.get(uid);
   }
-  group(gid: number, containerId: string, pid: number): GroupEntry | undefined {
-    return this.db(containerId, pid).groups.get(gid);
+  group(gid: number, containerId: string, pid: number, ...fallbackPids: number[]): GroupEntry | undefined {
+    return this.db(containerId, [pid, ...fallbackPids]).groups.get(gid);
   }
   get size(): number {
     return this.dbs.size;

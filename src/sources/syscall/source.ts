@@ -153,14 +153,23 @@ class LiveContext implements EventContext {
     return this.src.containers.get(p.containerId, (p.containerType as ContainerInfo['type']) ?? 'docker');
   }
   user(uid: number): UserEntry | undefined {
-    return this.p
-      ? this.src.users.user(uid, this.p.containerId, this.p.pid)
-      : this.src.users.user(uid, '', 0);
+    const p = this.p;
+    if (!p) return this.src.users.user(uid, '', 0);
+    return this.src.users.user(uid, p.containerId, p.pid, ...this.containerPids());
   }
   group(gid: number): GroupEntry | undefined {
-    return this.p
-      ? this.src.users.group(gid, this.p.containerId, this.p.pid)
-      : this.src.users.group(gid, '', 0);
+    const p = this.p;
+    if (!p) return this.src.users.group(gid, '', 0);
+    return this.src.users.group(gid, p.containerId, p.pid, ...this.containerPids());
+  }
+  /** Other processes whose root is the container's: its parent, and the container's init. */
+  private containerPids(): number[] {
+    const p = this.p;
+    if (!p?.containerId) return [];
+    const out = [p.ppid];
+    const init = this.container()?.pid;
+    if (init) out.push(init);
+    return out;
   }
 }
 
