@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { EventRow } from './normalize.js';
-import { AUTH_SCHEMA, SqlStore } from './sql-store.js';
+import { HOUR_US, rollupDeltas } from './rollup.js';
+import { AUTH_SCHEMA, rollupSubtractSelects, SqlStore } from './sql-store.js';
 import type { StoreStats } from './types.js';
 
 const SCHEMA = `
@@ -22,6 +23,7 @@ CREATE TABLE IF NOT EXISTS events (
   raw TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts, id);
+CREATE INDEX IF NOT EXISTS events_ts_priority ON events (ts, priority);
 CREATE INDEX IF NOT EXISTS events_priority ON events (priority, ts);
 CREATE INDEX IF NOT EXISTS events_rule ON events (rule, ts);
 CREATE INDEX IF NOT EXISTS events_source ON events (source, ts);
@@ -30,7 +32,9 @@ CREATE INDEX IF NOT EXISTS events_image ON events (container_image, ts);
 CREATE INDEX IF NOT EXISTS events_ns ON events (k8s_ns, ts);
 CREATE TABLE IF NOT EXISTS event_tags (
   tag TEXT NOT NULL,
-  event_id BIGINT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+  event_id BIGINT NOT NULL,
+  ts BIGINT NOT NULL,
+  priority SMALLINT NOT NULL,
   PRIMARY KEY (tag, event_id)
 );
 CREATE INDEX IF NOT EXISTS event_tags_event ON event_tags (event_id);
@@ -84,6 +88,23 @@ export class PostgresStore extends SqlStore {
     return (await this.pool.query(numbered(sql), params)).rowCount ?? 0;
   }
 
+  protected groupCol(col: string): string {
+    return col;
+  }
+
+  protected async deleteBatch(cond: string, params: unknown[], limit: number): Promise<number> {
+    const selects = rollupSubtractSelects('del', 'dt', HOUR_US);
+    const sql = `WITH ids AS (SELECT id FROM events WHERE ${cond} LIMIT ${limit}),
+      del AS (DELETE FROM events WHERE id IN (SELECT id FROM ids) RETURNING *),
+      dt AS (DELETE FROM event_tags WHERE event_id IN (SELECT id FROM ids) RETURNING *),
+      agg AS (${selects.join(' UNION ALL ')}),
+      upd AS (UPDATE rollup r SET n = r.n - a.n FROM agg a
+              WHERE r.hour = a.hour AND r.dim = a.dim AND r.value = a.value AND r.priority = a.priority RETURNING 1)
+      SELECT (SELECT COUNT(*) FROM del) AS n, (SELECT COUNT(*) FROM upd) AS u`;
+    const r = await this.all(sql, params);
+    return Number(r[0]?.n ?? 0);
+  }
+
   protected textClause(params: unknown[], text: string): string {
     params.push(`%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     return 'e.search_text ILIKE ?';
@@ -126,19 +147,34 @@ export class PostgresStore extends SqlStore {
         }
         const tagIds: string[] = [];
         const tags: string[] = [];
+        const tagTs: number[] = [];
+        const tagPrio: number[] = [];
+        const stored: EventRow[] = [];
         for (const r of chunk) {
           const id = ids.get(r.uuid);
           if (id === undefined) continue;
           ids.delete(r.uuid); // a uuid repeated in one batch is stored once
+          stored.push(r);
           for (const t of r.tags) {
             tagIds.push(id);
             tags.push(t);
+            tagTs.push(r.ts);
+            tagPrio.push(r.priority);
           }
         }
         if (tags.length)
           await client.query(
-            'INSERT INTO event_tags (tag, event_id) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING',
-            [tags, tagIds],
+            `INSERT INTO event_tags (tag, event_id, ts, priority)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::smallint[]) ON CONFLICT DO NOTHING`,
+            [tags, tagIds, tagTs, tagPrio],
+          );
+        const d = rollupDeltas(stored);
+        if (d.n.length)
+          await client.query(
+            `INSERT INTO rollup (hour, dim, value, priority, n)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::smallint[], $5::bigint[])
+             ON CONFLICT (hour, dim, value, priority) DO UPDATE SET n = rollup.n + excluded.n`,
+            [d.hour, d.dim, d.value, d.priority, d.n],
           );
         await client.query('COMMIT');
       } catch (e) {
@@ -155,7 +191,7 @@ export class PostgresStore extends SqlStore {
     const r = (
       await this.pool.query(
         `SELECT (SELECT COUNT(*) FROM events) AS n, (SELECT MIN(ts) FROM events) AS lo, (SELECT MAX(ts) FROM events) AS hi,
-                pg_total_relation_size('events') + pg_total_relation_size('event_tags') AS bytes`,
+                pg_total_relation_size('events') + pg_total_relation_size('event_tags') + pg_total_relation_size('rollup') AS bytes`,
       )
     ).rows[0] as { n: string; lo: string | null; hi: string | null; bytes: string };
     const u = new URL(this.url);

@@ -2,6 +2,7 @@ import type { FalcoAlert } from '../../alert/falco-alert.js';
 import { type PriorityLevel, priorityName } from '../../alert/priority.js';
 import { DIM_COLUMN, type SqlDialect, whereSql } from './filter.js';
 import { AlertError, decodeCursor, type EventRow, encodeCursor, normalizeAlert } from './normalize.js';
+import { planRollup, type RollupPlan, splitHours } from './rollup.js';
 import type {
   CountRow,
   Dimension,
@@ -37,6 +38,13 @@ export abstract class SqlStore implements EventStore {
   protected abstract textClause(params: unknown[], text: string): string;
   /** Insert rows not yet present; returns the uuids actually inserted. */
   protected abstract insertRows(rows: EventRow[]): Promise<Set<string>>;
+  /**
+   * Delete up to `limit` events matching `cond` (SQL over the events table),
+   * their tags and text, and subtract them from the rollup, atomically.
+   */
+  protected abstract deleteBatch(cond: string, params: unknown[], limit: number): Promise<number>;
+  /** GROUP BY expression for a column (SQLite: `+col` so a time range, not the column's index, drives the scan). */
+  protected abstract groupCol(col: string): string;
   abstract stats(): Promise<StoreStats>;
   abstract close(): Promise<void>;
 
@@ -94,6 +102,16 @@ export abstract class SqlStore implements EventStore {
   }
 
   async count(filter: EventFilter): Promise<number> {
+    const plan = planRollup(filter);
+    const split = plan ? splitHours(filter.fromUs, filter.toUs) : undefined;
+    if (!plan || !split) return this.rawCount(filter);
+    let n = 0;
+    for (const v of (await this.rollupCounts(filter, plan, split.hourFrom, split.hourTo)).values()) n += v;
+    for (const e of split.edges) n += await this.rawCount({ ...filter, ...e });
+    return n;
+  }
+
+  private async rawCount(filter: EventFilter): Promise<number> {
     const params: unknown[] = [];
     const rows = await this.all(
       `SELECT COUNT(*) AS n FROM events e WHERE ${this.where(filter, params)}`,
@@ -102,25 +120,78 @@ export abstract class SqlStore implements EventStore {
     return num(rows[0]?.n ?? 0);
   }
 
+  /** Counts from the rollup for whole hours [hourFrom, hourTo), keyed by value (or priority number). */
+  private async rollupCounts(
+    f: EventFilter,
+    plan: RollupPlan,
+    hourFrom: number | undefined,
+    hourTo: number | undefined,
+  ): Promise<Map<string, number>> {
+    const params: unknown[] = [plan.dim];
+    let sql = `SELECT ${plan.byPriority ? 'priority' : 'value'} AS value, SUM(n) AS n FROM rollup WHERE dim = ?`;
+    if (plan.values?.length) {
+      sql += ` AND value IN (${plan.values.map(() => '?').join(',')})`;
+      params.push(...plan.values);
+    }
+    if (hourFrom !== undefined) {
+      sql += ' AND hour >= ?';
+      params.push(hourFrom);
+    }
+    if (hourTo !== undefined) {
+      sql += ' AND hour < ?';
+      params.push(hourTo);
+    }
+    if (f.priorities?.length) {
+      sql += ` AND priority IN (${f.priorities.map(() => '?').join(',')})`;
+      params.push(...f.priorities);
+    }
+    if (f.minPriority !== undefined) {
+      sql += ' AND priority <= ?';
+      params.push(f.minPriority);
+    }
+    const out = new Map<string, number>();
+    for (const r of await this.all(`${sql} GROUP BY 1`, params)) {
+      const n = num(r.n);
+      if (n > 0) out.set(String(r.value ?? ''), n);
+    }
+    return out;
+  }
+
+  private async rawCountBy(filter: EventFilter, dim: Dimension): Promise<Map<string, number>> {
+    const params: unknown[] = [];
+    let sql: string;
+    if (dim === 'tags') {
+      const where = this.where(filter, params);
+      sql = `SELECT t.tag AS value, COUNT(*) AS n FROM events e JOIN event_tags t ON t.event_id = e.id WHERE ${where} GROUP BY t.tag`;
+    } else {
+      const col = DIM_COLUMN[dim];
+      if (!col) throw new AlertError(`cannot count by "${dim}"`);
+      sql = `SELECT e.${col} AS value, COUNT(*) AS n FROM events e WHERE ${this.where(filter, params)} GROUP BY ${this.groupCol(`e.${col}`)}`;
+    }
+    const out = new Map<string, number>();
+    for (const r of await this.all(sql, params)) out.set(String(r.value ?? ''), num(r.n));
+    return out;
+  }
+
   async countBy(
     filter: EventFilter,
     dim: Dimension,
     limit: number,
   ): Promise<{ rows: CountRow[]; distinct: number }> {
-    const params: unknown[] = [];
-    let sql: string;
-    if (dim === 'tags') {
-      const where = this.where(filter, params);
-      sql = `SELECT t.tag AS value, COUNT(*) AS n FROM event_tags t JOIN events e ON e.id = t.event_id WHERE ${where} GROUP BY t.tag`;
-    } else {
-      const col = DIM_COLUMN[dim];
-      if (!col) throw new AlertError(`cannot count by "${dim}"`);
-      sql = `SELECT e.${col} AS value, COUNT(*) AS n FROM events e WHERE ${this.where(filter, params)} GROUP BY e.${col}`;
-    }
-    const rows = (await this.all(sql, params))
-      .map((r) => ({
-        value: dim === 'priority' ? priorityName(num(r.value) as PriorityLevel) : String(r.value ?? ''),
-        count: num(r.n),
+    if (dim !== 'tags' && !DIM_COLUMN[dim]) throw new AlertError(`cannot count by "${dim}"`);
+    const plan = planRollup(filter, dim);
+    const split = plan ? splitHours(filter.fromUs, filter.toUs) : undefined;
+    let counts: Map<string, number>;
+    if (plan && split) {
+      counts = await this.rollupCounts(filter, plan, split.hourFrom, split.hourTo);
+      for (const e of split.edges)
+        for (const [k, v] of await this.rawCountBy({ ...filter, ...e }, dim))
+          counts.set(k, (counts.get(k) ?? 0) + v);
+    } else counts = await this.rawCountBy(filter, dim);
+    const rows = [...counts]
+      .map(([value, count]) => ({
+        value: dim === 'priority' ? priorityName(Number(value) as PriorityLevel) : value,
+        count,
       }))
       .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
     return { rows: rows.slice(0, limit), distinct: rows.length };
@@ -218,10 +289,7 @@ export abstract class SqlStore implements EventStore {
     if (r.maxAgeMs > 0) {
       const cutoff = nowUs - r.maxAgeMs * 1000;
       for (;;) {
-        const n = await this.run(
-          `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? LIMIT ${BATCH})`,
-          [cutoff],
-        );
+        const n = await this.deleteBatch('ts < ?', [cutoff], BATCH);
         deleted += n;
         if (n < BATCH) break;
       }
@@ -234,15 +302,13 @@ export abstract class SqlStore implements EventStore {
         const ts = num(cut[0].ts);
         const id = num(cut[0].id);
         for (;;) {
-          const n = await this.run(
-            `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? OR (ts = ? AND id <= ?) LIMIT ${BATCH})`,
-            [ts, ts, id],
-          );
+          const n = await this.deleteBatch('ts < ? OR (ts = ? AND id <= ?)', [ts, ts, id], BATCH);
           deleted += n;
           if (n < BATCH) break;
         }
       }
     }
+    if (deleted) await this.run('DELETE FROM rollup WHERE n <= 0', []);
     return deleted;
   }
 
@@ -360,4 +426,26 @@ CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, hash
 CREATE TABLE IF NOT EXISTS sessions (id_hash TEXT PRIMARY KEY, username TEXT NOT NULL, csrf TEXT NOT NULL, created_us BIGINT NOT NULL, expires_us BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS logins (time_us BIGINT NOT NULL, username TEXT NOT NULL, ip TEXT NOT NULL, success INTEGER NOT NULL, reason TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS logins_time ON logins (time_us);
+CREATE TABLE IF NOT EXISTS rollup (hour BIGINT NOT NULL, dim TEXT NOT NULL, value TEXT NOT NULL, priority SMALLINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (hour, dim, value, priority));
+CREATE INDEX IF NOT EXISTS rollup_dim ON rollup (dim, hour);
 `;
+
+/** One INSERT … SELECT per rollup dimension subtracting the events listed in \`ids\` (a table or CTE with id). */
+export function rollupSubtractSelects(events: string, tags: string, hourUs: number): string[] {
+  const cols: [string, string][] = [
+    ['rule', 'rule'],
+    ['source', 'source'],
+    ['hostname', 'hostname'],
+    ['cluster', 'cluster'],
+    ['container_image', 'container_image'],
+    ['container_name', 'container_name'],
+    ['k8s_ns', 'k8s_ns'],
+  ];
+  return [
+    ...cols.map(
+      ([dim, col]) =>
+        `SELECT ts / ${hourUs} AS hour, '${dim}' AS dim, ${col} AS value, priority, COUNT(*) AS n FROM ${events} GROUP BY ts / ${hourUs}, ${col}, priority`,
+    ),
+    `SELECT ts / ${hourUs} AS hour, 'tags' AS dim, tag AS value, priority, COUNT(*) AS n FROM ${tags} GROUP BY ts / ${hourUs}, tag, priority`,
+  ];
+}

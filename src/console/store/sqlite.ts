@@ -2,7 +2,8 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EventRow } from './normalize.js';
-import { AUTH_SCHEMA, SqlStore } from './sql-store.js';
+import { HOUR_US, rollupDeltas } from './rollup.js';
+import { AUTH_SCHEMA, rollupSubtractSelects, SqlStore } from './sql-store.js';
 import type { StoreStats } from './types.js';
 
 const SCHEMA = `
@@ -22,16 +23,16 @@ CREATE TABLE IF NOT EXISTS events (
   count INTEGER NOT NULL,
   raw TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts, priority);
 CREATE INDEX IF NOT EXISTS events_priority ON events (priority, ts);
 CREATE INDEX IF NOT EXISTS events_rule ON events (rule, ts);
 CREATE INDEX IF NOT EXISTS events_source ON events (source, ts);
 CREATE INDEX IF NOT EXISTS events_hostname ON events (hostname, ts);
 CREATE INDEX IF NOT EXISTS events_image ON events (container_image, ts);
 CREATE INDEX IF NOT EXISTS events_ns ON events (k8s_ns, ts);
-CREATE TABLE IF NOT EXISTS event_tags (tag TEXT NOT NULL, event_id INTEGER NOT NULL, PRIMARY KEY (tag, event_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_tags (tag TEXT NOT NULL, event_id INTEGER NOT NULL, ts INTEGER NOT NULL, priority INTEGER NOT NULL, PRIMARY KEY (tag, event_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_tags_event ON event_tags (event_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(text, content='', contentless_delete=1, tokenize='trigram');
+CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(text, content='', contentless_delete=1, tokenize='unicode61');
 CREATE TRIGGER IF NOT EXISTS events_ad AFTER DELETE ON events BEGIN
   DELETE FROM event_tags WHERE event_id = old.id;
   DELETE FROM events_fts WHERE rowid = old.id;
@@ -52,7 +53,8 @@ export class SqliteStore extends SqlStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('temp_store = MEMORY');
-    this.db.pragma('cache_size = -65536');
+    this.db.pragma('cache_size = -131072');
+    this.db.pragma('wal_autocheckpoint = 10000');
     this.db.pragma('mmap_size = 268435456');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
@@ -61,10 +63,17 @@ export class SqliteStore extends SqlStore {
       `INSERT OR IGNORE INTO events (uuid, ts, priority, rule, source, hostname, cluster, container_id, container_name, container_image, k8s_ns, count, raw)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const tag = this.db.prepare('INSERT OR IGNORE INTO event_tags (tag, event_id) VALUES (?, ?)');
+    const tag = this.db.prepare(
+      'INSERT OR IGNORE INTO event_tags (tag, event_id, ts, priority) VALUES (?, ?, ?, ?)',
+    );
     const fts = this.db.prepare('INSERT INTO events_fts (rowid, text) VALUES (?, ?)');
+    const roll = this.db.prepare(
+      `INSERT INTO rollup (hour, dim, value, priority, n) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (hour, dim, value, priority) DO UPDATE SET n = n + excluded.n`,
+    );
     this.insertTx = this.db.transaction((rows: EventRow[]) => {
       const done = new Set<string>();
+      const stored: EventRow[] = [];
       for (const r of rows) {
         const res = ins.run(
           r.uuid,
@@ -83,12 +92,42 @@ export class SqliteStore extends SqlStore {
         );
         if (res.changes !== 1) continue;
         const id = res.lastInsertRowid;
-        for (const t of r.tags) tag.run(t, id);
+        for (const t of r.tags) tag.run(t, id, r.ts, r.priority);
         fts.run(id, r.text);
         done.add(r.uuid);
+        stored.push(r);
       }
+      const d = rollupDeltas(stored);
+      for (let i = 0; i < d.n.length; i++) roll.run(d.hour[i], d.dim[i], d.value[i], d.priority[i], d.n[i]);
       return done;
     });
+  }
+
+  protected groupCol(col: string): string {
+    return `+${col}`;
+  }
+
+  protected async deleteBatch(cond: string, params: unknown[], limit: number): Promise<number> {
+    this.db.exec('CREATE TEMP TABLE IF NOT EXISTS del_ids (id INTEGER PRIMARY KEY)');
+    const selects = rollupSubtractSelects(
+      '(SELECT e.* FROM events e JOIN del_ids d ON d.id = e.id)',
+      '(SELECT t.* FROM event_tags t JOIN del_ids d ON d.id = t.event_id)',
+      HOUR_US,
+    );
+    return this.db.transaction(() => {
+      this.stmt('DELETE FROM del_ids').run();
+      const n = this.stmt(`INSERT INTO del_ids (id) SELECT id FROM events WHERE ${cond} LIMIT ${limit}`).run(
+        ...params,
+      ).changes;
+      if (!n) return 0;
+      this.stmt(
+        `INSERT INTO rollup (hour, dim, value, priority, n)
+         SELECT hour, dim, value, priority, -n FROM (${selects.join(' UNION ALL ')}) WHERE true
+         ON CONFLICT (hour, dim, value, priority) DO UPDATE SET n = rollup.n + excluded.n`,
+      ).run();
+      this.stmt('DELETE FROM events WHERE id IN (SELECT id FROM del_ids)').run();
+      return n;
+    })();
   }
 
   private stmt(sql: string): Database.Statement {
@@ -109,13 +148,14 @@ export class SqliteStore extends SqlStore {
   }
 
   protected textClause(params: unknown[], text: string): string {
-    if ([...text].length >= 3) {
-      params.push(`"${text.replaceAll('"', '""')}"`);
-      return 'e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)';
+    const tokens = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+    if (!tokens.length) {
+      params.push(`%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      return "lower(e.raw) LIKE ? ESCAPE '\\'";
     }
-    // The trigram index cannot answer queries under 3 characters: scan the JSON.
-    params.push(`%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    return "lower(e.raw) LIKE ? ESCAPE '\\'";
+    // Word-prefix phrase: "etc/shad" finds "/etc/shadow", "kube-sys" finds "kube-system".
+    params.push(`"${tokens.join(' ')}" *`);
+    return 'e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)';
   }
 
   protected async insertRows(rows: EventRow[]): Promise<Set<string>> {

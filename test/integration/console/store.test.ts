@@ -191,6 +191,76 @@ describe.each(storeKinds())('event store contract: $name', (kind) => {
     }
   });
 
+  it('hourly rollups give the same counts as the raw events, before and after retention', async () => {
+    const s = await kind.open();
+    try {
+      const base = Date.now();
+      const prios = ['Critical', 'Warning', 'Notice'] as const;
+      const events = Array.from({ length: 120 }, (_, i) =>
+        alert({
+          at: new Date(base - i * 17 * 60_000 - (i % 7) * 1000),
+          priority: prios[i % 3],
+          rule: `R${i % 4}`,
+          hostname: `h${i % 5}`,
+          tags: i % 2 ? ['a', 'b'] : ['a'],
+        }),
+      );
+      await s.insert(events);
+      const all = (await s.search({}, { limit: 1000 })).events;
+      const check = async (label: string) => {
+        for (const [fromMin, toMin] of [
+          [0, 0],
+          [600, 0],
+          [2000, 95],
+          [31, 30],
+        ] as const) {
+          const fromUs = fromMin ? (base - fromMin * 60_000) * 1000 : undefined;
+          const toUs = toMin ? (base - toMin * 60_000) * 1000 : undefined;
+          const inRange = all.filter((e) => {
+            const us = Date.parse(e.time) * 1000 + Number(e.time.slice(23, 26));
+            return (fromUs === undefined || us >= fromUs) && (toUs === undefined || us < toUs);
+          });
+          const f = { ...(fromUs ? { fromUs } : {}), ...(toUs ? { toUs } : {}) };
+          const where = `${label} [${fromMin},${toMin}]`;
+          expect(await s.count(f), where).toBe(inRange.length);
+          expect(await s.count({ ...f, minPriority: 4 }), where).toBe(
+            inRange.filter((e) => e.priority !== 'Notice').length,
+          );
+          const byRule = Object.fromEntries(
+            (await s.countBy({ ...f, rules: ['R1', 'R2'] }, 'rule', 10)).rows.map((r) => [r.value, r.count]),
+          );
+          const want: Record<string, number> = {};
+          for (const e of inRange)
+            if (e.rule === 'R1' || e.rule === 'R2') want[e.rule] = (want[e.rule] ?? 0) + 1;
+          expect(byRule, where).toEqual(want);
+          const tags = Object.fromEntries(
+            (await s.countBy(f, 'tags', 10)).rows.map((r) => [r.value, r.count]),
+          );
+          const wantTags: Record<string, number> = {};
+          for (const e of inRange) for (const t of e.tags ?? []) wantTags[t] = (wantTags[t] ?? 0) + 1;
+          expect(tags, where).toEqual(wantTags);
+          const pr = Object.fromEntries(
+            (await s.countBy({ ...f, priorities: [2, 5] }, 'priority', 10)).rows.map((r) => [
+              r.value,
+              r.count,
+            ]),
+          );
+          const wantPr: Record<string, number> = {};
+          for (const e of inRange)
+            if (e.priority !== 'Warning') wantPr[e.priority] = (wantPr[e.priority] ?? 0) + 1;
+          expect(pr, where).toEqual(wantPr);
+        }
+      };
+      await check('fresh');
+      await s.enforceRetention({ maxAgeMs: 20 * 3_600_000, maxEvents: 50 }, base * 1000);
+      expect(await s.count({})).toBe(50);
+      all.splice(50);
+      await check('after retention');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('auth tables: users, tokens, sessions, login log', async () => {
     expect(await store.countUsers()).toBe(0);
     await store.putUser({ username: 'ana', hash: 'h', role: 'admin', createdUs: 1 });
