@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAgentCommands } from './agent-commands.js';
 import { registerConsoleCommand } from './console-command.js';
+import { registerEngineCommands } from './engine-commands.js';
 import { registerRelayCommand } from './relay-command.js';
 
 /**
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerAgentCommands(program);
   registerRelayCommand(program);
   registerConsoleCommand(program);
+  registerEngineCommands(program);
 }
