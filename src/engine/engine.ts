@@ -387,10 +387,12 @@ class EngineImpl implements Engine {
     if (opts.json_include_message_property === true) alert.message = message;
     if (opts.json_include_output_fields_property !== false) {
       const fields: Record<string, OutputFieldValue> = {};
-      if (iso) fields['evt.time.iso8601'] = isoPlus0000(ns);
+      // Falco writes the time field of the line prefix as the nanosecond timestamp number.
+      if (iso) fields['evt.time.iso8601'] = Number(ns);
       else fields['evt.time'] = Number(ns);
       renderFields(a.rule.output, ev, fields);
       if ('evt.time' in fields) fields['evt.time'] = Number(ns);
+      if ('evt.time.iso8601' in fields) fields['evt.time.iso8601'] = Number(ns);
       alert.output_fields = fields;
     }
     if (opts.json_include_tags_property !== false) alert.tags = a.info.tags.slice();
@@ -507,6 +509,9 @@ function builtinGetters(
         return (ev) => Number(t(ev) % 1_000_000_000n);
       case 'evt.hostname':
         return () => host;
+      case 'evt.dir':
+        // Falco only processes exit events since 0.42: `evt.dir = <` is always true.
+        return () => '<';
       case 'evt.source':
         return () => source;
       default:

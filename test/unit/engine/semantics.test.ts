@@ -266,7 +266,7 @@ describe('output and alerts', () => {
       json_include_output_property: true,
     });
     expect(iso.output).toBe('2024-03-01T08:52:34.832049033+0000: Warning pid=42 ok=true');
-    expect(iso.output_fields['evt.time.iso8601']).toBe('2024-03-01T08:52:34.832049033+0000');
+    expect(iso.output_fields['evt.time.iso8601']).toBe(Number(ns)); // as in Falco's golden output
     expect(iso.tags).toBeUndefined();
     const bare = e.toAlert(m, ev, {
       json_include_output_property: false,
@@ -320,5 +320,43 @@ describe('output and alerts', () => {
     expect(d.lists).toEqual([
       { info: { name: 'l', items: ['cat'] }, details: { used: true, items_compiled: ['cat'], plugins: [] } },
     ]);
+  });
+});
+
+describe('engine-provided generic fields', () => {
+  it('computes evt.dir, evt.hostname, evt.source and time fields when the extractor does not bind them', () => {
+    const ns = 1709283154832049033n;
+    const ext = {
+      source: 'syscall',
+      fields: SYSCALL_FIELDS,
+      bind: (name: string) =>
+        name === 'evt.type' || name === 'proc.name' ? (ev: Record<string, string>) => ev[name] : undefined,
+      eventType: (ev: Record<string, string>) => ev['evt.type']!,
+      timeNs: () => ns,
+    };
+    const e = createEngine({ extractors: [ext], hostname: 'h1', suggestedOutput: false });
+    const res = e.load([
+      {
+        name: 'a',
+        content:
+          '- rule: r\n  desc: d\n  condition: evt.type=open and evt.dir = < and evt.hostname = h1\n  output: "%evt.source %evt.time.iso8601 %evt.rawtime.ns %proc.name"\n  priority: INFO\n',
+      },
+    ]);
+    expect(res.successful).toBe(true);
+    const ev = { 'evt.type': 'open', 'proc.name': 'cat' };
+    const m = e.process('syscall', ev);
+    expect(m).toHaveLength(1);
+    const a = e.toAlert(m[0]!, ev, { json_include_message_property: true });
+    expect(a.message).toBe('syscall 2024-03-01T08:52:34.832049033+0000 832049033 cat');
+    // an extractor that cannot extract a field the rules use is a load error
+    const bad = createEngine({ extractors: [ext], hostname: 'h1' });
+    const r2 = bad.load([
+      {
+        name: 'b',
+        content:
+          '- rule: r\n  desc: d\n  condition: evt.type=open and fd.name = x\n  output: o\n  priority: INFO\n',
+      },
+    ]);
+    expect(r2.files[0]!.errors[0]!.message).toBe('filter_check called with nonexistent field fd.name');
   });
 });
