@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // Audit webhook benchmark (`npm run bench:audit`): POSTs EventLists of 100 events to the k8s_audit
 // webhook (in this process, over loopback HTTP with keep-alive) and runs the agent's per-event path on
-// every event: rules engine → alert → rendering → outputs queue → a counting channel. Three scenarios
+// every event through the agent itself (src/agent Agent.handleEvent: rules engine → alert → metrics →
+// rendering → outputs queue) to a counting channel. Three scenarios
 // in the same run: parse-only (no rules; the baseline), our default rules, and Falco's upstream
 // k8s_audit_rules.yaml. Prints events/s and RSS, then a larger webhook fuzz run. Imports from dist/.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent as Dispatcher, request } from 'undici';
-import { OutputQueue, renderAlert } from '../../dist/channels/index.js';
+import { Agent } from '../../dist/agent/agent.js';
+import { buildConfig } from '../../dist/agent/config.js';
+import { createLogger } from '../../dist/common/log.js';
+import { K8sAuditSource } from '../../dist/sources/k8saudit/source.js';
 import { createEngine } from '../../dist/engine/index.js';
 import { k8sAuditExtractor } from '../../dist/sources/k8saudit/extractor.js';
 import { fuzzBodies } from '../../dist/sources/k8saudit/fuzz.js';
@@ -61,50 +66,54 @@ const bodies = Array.from({ length: N_BODIES }, (_, b) =>
 );
 const avgBytes = Math.round(bodies.reduce((n, b) => n + b.length, 0) / bodies.length / BATCH);
 
-// ---- scenarios ----
+// ---- scenarios: the real agent (config → Agent → K8sAuditSource → engine → queue), alerts to a counting channel ----
+const tmp = mkdtempSync(join(tmpdir(), 'peregrine-bench-audit-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 function ruleFiles(which) {
-  if (which === 'ours') return [{ name: 'rules/k8s_audit_rules.yaml', content: readFileSync(join(root, 'rules/k8s_audit_rules.yaml'), 'utf8') }];
+  if (which === 'ours') {
+    // as a user would: the cluster's own registry added to the allow-list
+    const local = join(tmp, 'local.yaml');
+    writeFileSync(local, '- list: allowed_images\n  items: [ghcr.io/example]\n  append: true\n');
+    return [join(root, 'rules/k8s_audit_rules.yaml'), local];
+  }
   const p = join(refdata, 'rules/k8s_audit_rules.yaml');
-  if (!existsSync(p)) return undefined;
-  return [{ name: 'k8s_audit_rules.yaml', content: readFileSync(p, 'utf8') }];
+  return existsSync(p) ? [p] : undefined;
 }
 
-const renderCfg = { json_output: true, json_include_output_property: true, json_include_tags_property: true, json_include_message_property: false, json_include_output_fields_property: true };
-const alertOpts = { json_include_output_property: true, json_include_message_property: true, json_include_tags_property: true, json_include_output_fields_property: true };
-
 async function scenario(name, files) {
-  let onEvents;
   let alerts = 0;
   let events = 0;
-  const sink = { name: 'count', send: async (items) => { alerts += items.length; }, close: async () => {} };
-  const queue = new OutputQueue([sink], 100_000);
+  let url;
+  let stop;
   if (!files) {
-    onEvents = (evs) => { events += evs.length; };
+    // baseline: the webhook alone (receive, parse, size), no rules
+    const srv = await startWebhook(
+      { listenAddress: '127.0.0.1', port: 0, endpoint: '/k8s-audit', maxEventSize: 262144, maxBatchSize: 12582912 },
+      { onEvents: (evs) => { events += evs.length; } },
+    );
+    url = srv.url;
+    stop = () => srv.close();
   } else {
-    const engine = createEngine({ extractors: [k8sAuditExtractor()], ruleMatching: 'all', hostname: 'bench' });
-    const res = engine.load(files);
-    if (!res.successful) throw new Error(`${name}: rules failed to load\n${res.toText()}`);
-    onEvents = (evs) => {
-      for (const ev of evs) {
-        events++;
-        for (const m of engine.process('k8s_audit', ev)) {
-          const a = engine.toAlert(m, ev, alertOpts);
-          queue.push({ alert: a, line: renderAlert(a, renderCfg), priority: 4 });
-        }
-      }
-    };
+    const cfg = buildConfig(
+      { rules_files: files, rule_matching: 'all', json_output: true, webserver: { enabled: false }, watch_config_files: false, outputs_queue: { capacity: 100000 }, k8s_audit: { listen_address: '127.0.0.1', listen_port: 0 } },
+      { env: {} },
+    );
+    const source = new K8sAuditSource({ config: cfg.k8s_audit });
+    const sink = { name: 'count', send: async (items) => { alerts += items.length; }, close: async () => {} };
+    const agent = new Agent(cfg, { createEngine, sources: [source], channels: [sink], log: createLogger('bench', { level: 'error' }) });
+    await agent.start();
+    url = source.url;
+    stop = () => agent.stop();
   }
-  const srv = await startWebhook({ listenAddress: '127.0.0.1', port: 0, endpoint: '/k8s-audit', maxEventSize: 262144, maxBatchSize: 12582912 }, { onEvents });
   const dispatcher = new Dispatcher({ connections: CONCURRENCY, keepAliveTimeout: 30_000 });
   const post = async (body) => {
-    const r = await request(srv.url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher });
+    const r = await request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher });
     await r.body.text();
     if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode}`);
   };
-  // warm-up
-  for (let i = 0; i < 20; i++) await post(bodies[i % N_BODIES]);
-  events = 0;
+  for (let i = 0; i < 20; i++) await post(bodies[i % N_BODIES]); // warm-up
   alerts = 0;
+  const sent0 = events;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const deadline = t0 + SECONDS * 1000;
@@ -118,14 +127,14 @@ async function scenario(name, files) {
       }
     }),
   );
-  await queue.idle();
+  await stop(); // drains the outputs queue
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const rss = process.memoryUsage().rss;
   await dispatcher.close();
-  await srv.close();
+  const n = files ? requests * BATCH : events - sent0;
   const cpuSecs = (cpu.user + cpu.system) / 1e6;
-  return { name, eps: events / secs, epcs: events / cpuSecs, events, alerts, requests, cpuPct: (100 * cpuSecs) / secs, rssMiB: rss / 1048576 };
+  return { name, eps: n / secs, epcs: n / cpuSecs, events: n, alerts, requests, cpuPct: (100 * cpuSecs) / secs, rssMiB: rss / 1048576 };
 }
 
 const results = [];
@@ -149,7 +158,7 @@ for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(w[i])).jo
 let crashes = 0;
 let processedFuzz = 0;
 const fuzzEngine = createEngine({ extractors: [k8sAuditExtractor()], ruleMatching: 'all' });
-fuzzEngine.load(ruleFiles('ours'));
+fuzzEngine.load(ruleFiles('ours').map((f) => ({ name: f, content: readFileSync(f, 'utf8') })));
 const fsrv = await startWebhook({ listenAddress: '127.0.0.1', port: 0, endpoint: '/k8s-audit', maxEventSize: 262144, maxBatchSize: 1 << 20 }, {
   onEvents: (evs) => {
     for (const ev of evs) {

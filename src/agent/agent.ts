@@ -179,10 +179,29 @@ export class Agent {
     };
   }
 
+  /** Per-source metric children (label lookups are cached: they cost more than the increments). */
+  private sourceMetrics(source: string) {
+    let m = this.perSource.get(source);
+    if (!m) {
+      m = { events: this.metrics.events.labels(source), eval: this.metrics.ruleEval.labels(source) };
+      this.perSource.set(source, m);
+    }
+    return m;
+  }
+  private readonly perSource = new Map<
+    string,
+    {
+      events: ReturnType<AgentMetrics['events']['labels']>;
+      eval: ReturnType<AgentMetrics['ruleEval']['labels']>;
+    }
+  >();
+  private readonly perRule = new Map<string, ReturnType<AgentMetrics['alerts']['labels']>>();
+
   /** Run the rules on one event and queue its alerts. Never throws. */
   handleEvent(source: string, ev: unknown): void {
     if (this.stopping || !this.engine) return;
-    this.metrics.events.inc({ source });
+    const sm = this.sourceMetrics(source);
+    sm.events.inc();
     const engine = this.engine;
     const t0 = performance.now();
     let matches: ReturnType<Engine['process']>;
@@ -192,12 +211,18 @@ export class Agent {
       this.deps.log.error('rule evaluation failed', { source, error: (e as Error).message });
       return;
     }
-    this.metrics.ruleEval.observe({ source }, (performance.now() - t0) / 1000);
+    sm.eval.observe((performance.now() - t0) / 1000);
     for (const m of matches) {
       try {
         const alert = engine.toAlert(m, ev, this.alertOpts);
         if (this.config.cluster_name) alert.cluster = this.config.cluster_name;
-        this.metrics.alerts.inc({ rule: alert.rule, priority: alert.priority, source: alert.source });
+        const key = `${alert.rule}\u0000${alert.priority}\u0000${alert.source}`;
+        let counter = this.perRule.get(key);
+        if (!counter) {
+          counter = this.metrics.alerts.labels(alert.rule, alert.priority, alert.source);
+          this.perRule.set(key, counter);
+        }
+        counter.inc();
         const level = parsePriority(alert.priority) ?? 7;
         this.queue?.push({ alert, line: renderAlert(alert, this.config), priority: level });
       } catch (e) {

@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { HttpOutputConfig } from '../../../src/agent/config.js';
-import type { FalcoAlert } from '../../../src/alert/falco-alert.js';
+import { alertToJson, type FalcoAlert } from '../../../src/alert/falco-alert.js';
 import { fileChannel } from '../../../src/channels/file.js';
 import { httpChannel } from '../../../src/channels/http.js';
 import { renderAlert } from '../../../src/channels/index.js';
@@ -90,6 +90,25 @@ describe('renderAlert', () => {
     expect(renderAlert(alert(1), { ...base, json_output: false })).toBe(
       '12:00:00.000000000: Warning alert 1',
     );
+    // the fast path writes exactly what the generic serializer writes
+    const full = {
+      ...alert(2),
+      cluster: 'c1',
+      uuid: 'u',
+      count: 3,
+      output_fields: { 'ka.verb': null, list: ['a', 'b'] },
+    };
+    for (const opts of [
+      base,
+      { ...base, json_include_message_property: true, json_include_output_fields_property: false },
+    ]) {
+      const expected = { ...full } as Record<string, unknown>;
+      if (!opts.json_include_message_property) delete expected.message;
+      if (!opts.json_include_output_fields_property) delete expected.output_fields;
+      expect(renderAlert(full, opts)).toBe(alertToJson(expected as unknown as FalcoAlert));
+    }
+    // an unknown key falls back to the generic serializer and is kept
+    expect(JSON.parse(renderAlert({ ...alert(3), extra: 1 } as FalcoAlert, base)).extra).toBe(1);
   });
 });
 
