@@ -1,6 +1,6 @@
 import { type PriorityLevel, parsePriority } from '../../alert/priority.js';
 import type { EventRow } from './normalize.js';
-import { AlertError, parseTimeUs } from './normalize.js';
+import { AlertError, parseTimeUs, words } from './normalize.js';
 import type { Dimension, EventFilter } from './types.js';
 
 /** Column holding each countable dimension (tags are a separate table). */
@@ -69,7 +69,15 @@ export function matchesFilter(f: EventFilter, r: EventRow): boolean {
   if (f.tags?.length && !f.tags.some((t) => r.tags.includes(t))) return false;
   if (f.fromUs !== undefined && r.ts < f.fromUs) return false;
   if (f.toUs !== undefined && r.ts >= f.toUs) return false;
-  if (f.text?.trim() && !r.text.toLowerCase().includes(f.text.trim().toLowerCase())) return false;
+  if (f.text?.trim()) {
+    const q = words(f.text);
+    if (
+      q.length
+        ? !` ${r.text}`.includes(` ${q.join(' ')}`)
+        : !r.raw.toLowerCase().includes(f.text.trim().toLowerCase())
+    )
+      return false;
+  }
   return true;
 }
 

@@ -19,7 +19,7 @@ export interface EventRow {
   tags: string[];
   count: number;
   output: string;
-  /** Text the free-text search looks in: output, rule, hostname, output field values. */
+  /** Words (lower-case letters and digits, space-separated) of output, rule, hostname and output field values: what free text searches. */
   text: string;
   /** The full alert JSON (Falco key order), uuid and count included. */
   raw: string;
@@ -48,6 +48,15 @@ function str(v: unknown): string {
 }
 
 export class AlertError extends Error {}
+
+/**
+ * Free text is matched word by word: both the stored text and the query are cut
+ * into lower-case runs of letters and digits; a query matches when its words
+ * appear consecutively, the last one as a prefix ("etc/shad" finds "/etc/shadow").
+ */
+export function words(text: string): string[] {
+  return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+}
 
 /**
  * Check an alert posted to the console and flatten it. Throws AlertError naming
@@ -111,7 +120,7 @@ export function normalizeAlert(input: unknown): EventRow {
     tags,
     count,
     output,
-    text: `${output} ${a.rule} ${event.hostname} ${fieldText}`,
+    text: words(`${output} ${a.rule} ${event.hostname} ${fieldText}`).join(' '),
     raw: alertToJson(event),
     event,
   };

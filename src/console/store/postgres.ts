@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { EventRow } from './normalize.js';
+import { type EventRow, words } from './normalize.js';
 import { HOUR_US, rollupDeltas } from './rollup.js';
 import { AUTH_SCHEMA, rollupSubtractSelects, SqlStore } from './sql-store.js';
 import type { StoreStats } from './types.js';
@@ -30,6 +30,7 @@ CREATE INDEX IF NOT EXISTS events_source ON events (source, ts);
 CREATE INDEX IF NOT EXISTS events_hostname ON events (hostname, ts);
 CREATE INDEX IF NOT EXISTS events_image ON events (container_image, ts);
 CREATE INDEX IF NOT EXISTS events_ns ON events (k8s_ns, ts);
+CREATE INDEX IF NOT EXISTS events_text ON events USING gin (to_tsvector('simple', search_text));
 CREATE TABLE IF NOT EXISTS event_tags (
   tag TEXT NOT NULL,
   event_id BIGINT NOT NULL,
@@ -46,11 +47,10 @@ function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++i}`);
 }
 
-/** PostgreSQL store for scale: same schema, pg_trgm GIN index for free text. */
+/** PostgreSQL store for scale: same schema, a GIN full-text index (simple configuration) for free text. */
 export class PostgresStore extends SqlStore {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
-  private trgm = false;
 
   private constructor(readonly url: string) {
     super();
@@ -63,21 +63,7 @@ export class PostgresStore extends SqlStore {
   static async open(url: string): Promise<PostgresStore> {
     const s = new PostgresStore(url);
     await s.pool.query(SCHEMA + AUTH_SCHEMA);
-    try {
-      await s.pool.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
-      await s.pool.query(
-        'CREATE INDEX IF NOT EXISTS events_text ON events USING gin (search_text gin_trgm_ops)',
-      );
-      s.trgm = true;
-    } catch {
-      // Without pg_trgm free text still works (sequential ILIKE), only slower.
-    }
     return s;
-  }
-
-  /** Whether the pg_trgm index backs free-text search. */
-  get hasTrigramIndex(): boolean {
-    return this.trgm;
   }
 
   protected async all(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
@@ -106,8 +92,13 @@ export class PostgresStore extends SqlStore {
   }
 
   protected textClause(params: unknown[], text: string): string {
-    params.push(`%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    return 'e.search_text ILIKE ?';
+    const tokens = words(text);
+    if (!tokens.length) {
+      params.push(`%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      return 'e.raw ILIKE ?';
+    }
+    params.push(`${tokens.join(' <-> ')}:*`);
+    return "to_tsvector('simple', e.search_text) @@ to_tsquery('simple', ?)";
   }
 
   protected async insertRows(rows: EventRow[]): Promise<Set<string>> {

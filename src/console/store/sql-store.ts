@@ -2,7 +2,7 @@ import type { FalcoAlert } from '../../alert/falco-alert.js';
 import { type PriorityLevel, priorityName } from '../../alert/priority.js';
 import { DIM_COLUMN, type SqlDialect, whereSql } from './filter.js';
 import { AlertError, decodeCursor, type EventRow, encodeCursor, normalizeAlert } from './normalize.js';
-import { planRollup, type RollupPlan, splitHours } from './rollup.js';
+import { HOUR_US, planRollup, type RollupPlan, splitHours } from './rollup.js';
 import type {
   CountRow,
   Dimension,
@@ -208,12 +208,29 @@ export abstract class SqlStore implements EventStore {
       fromUs: Math.max(filter.fromUs ?? fromUs, fromUs),
       toUs: Math.min(filter.toUs ?? toUs, toUs),
     };
-    const params: unknown[] = [fromUs, bucketUs];
-    const where = this.where(f, params);
-    const rows = await this.all(
-      `SELECT (e.ts - ?) / ? AS b, e.priority AS p, COUNT(*) AS n FROM events e WHERE ${where} GROUP BY 1, 2`,
-      params,
-    );
+    let rows: Row[];
+    const plan = planRollup(f);
+    const split =
+      plan && bucketUs % HOUR_US === 0 && fromUs % HOUR_US === 0 ? splitHours(f.fromUs, f.toUs) : undefined;
+    if (plan && split) {
+      // Whole hours from the rollup (each falls in one bucket), partial hours at the ends from raw events.
+      const params: unknown[] = [HOUR_US, fromUs, bucketUs, plan.dim, split.hourFrom, split.hourTo];
+      let sql = `SELECT (hour * ? - ?) / ? AS b, priority AS p, SUM(n) AS n FROM rollup WHERE dim = ? AND hour >= ? AND hour < ?`;
+      if (plan.values?.length) {
+        sql += ` AND value IN (${plan.values.map(() => '?').join(',')})`;
+        params.push(...plan.values);
+      }
+      if (f.priorities?.length) {
+        sql += ` AND priority IN (${f.priorities.map(() => '?').join(',')})`;
+        params.push(...f.priorities);
+      }
+      if (f.minPriority !== undefined) {
+        sql += ' AND priority <= ?';
+        params.push(f.minPriority);
+      }
+      rows = await this.all(`${sql} GROUP BY 1, 2`, params);
+      for (const e of split.edges) rows.push(...(await this.rawHistogram({ ...f, ...e }, fromUs, bucketUs)));
+    } else rows = await this.rawHistogram(f, fromUs, bucketUs);
     const n = Math.max(1, Math.ceil((toUs - fromUs) / bucketUs));
     const buckets: HistogramBucket[] = Array.from({ length: n }, (_, i) => ({
       startUs: fromUs + i * bucketUs,
@@ -228,6 +245,15 @@ export abstract class SqlStore implements EventStore {
       b.total += num(r.n);
     }
     return buckets;
+  }
+
+  private async rawHistogram(f: EventFilter, fromUs: number, bucketUs: number): Promise<Row[]> {
+    const params: unknown[] = [fromUs, bucketUs];
+    const where = this.where(f, params);
+    return this.all(
+      `SELECT (e.ts - ?) / ? AS b, e.priority AS p, COUNT(*) AS n FROM events e WHERE ${where} GROUP BY 1, 2`,
+      params,
+    );
   }
 
   async get(uuid: string): Promise<StoredEvent | undefined> {

@@ -1,7 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { EventRow } from './normalize.js';
+import { type EventRow, words } from './normalize.js';
 import { HOUR_US, rollupDeltas } from './rollup.js';
 import { AUTH_SCHEMA, rollupSubtractSelects, SqlStore } from './sql-store.js';
 import type { StoreStats } from './types.js';
@@ -148,7 +148,7 @@ export class SqliteStore extends SqlStore {
   }
 
   protected textClause(params: unknown[], text: string): string {
-    const tokens = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+    const tokens = words(text);
     if (!tokens.length) {
       params.push(`%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
       return "lower(e.raw) LIKE ? ESCAPE '\\'";

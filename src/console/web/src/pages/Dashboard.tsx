@@ -31,7 +31,7 @@ export function Dashboard({ search }: { search: URLSearchParams }) {
     async () => {
       const [priority, hist, ...panels] = await Promise.all([
         api.get<CountResult>(`/api/v2/counts/priority?${q}`),
-        api.get<Histogram>(`/api/v2/histogram?${q}&buckets=48`),
+        api.get<Histogram>(`/api/v2/histogram?${q}&buckets=36`),
         ...PANELS.map((p) => api.get<CountResult>(`/api/v2/counts/${p.dim}?${q}&limit=8`)),
       ]);
       return { priority, hist, panels: Object.fromEntries(PANELS.map((p, i) => [p.dim, panels[i]!])) };
