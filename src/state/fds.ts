@@ -69,6 +69,7 @@ const S_IFIFO = 0o010000;
 /** Type of a non-socket descriptor from its inode mode and resolved name. */
 export function fdTypeOf(mode: number, name: string): FdType {
   const fmt = mode & S_IFMT;
+  if (fmt === S_IFREG && name.charCodeAt(1) !== 109 /* 'm' of /memfd: */) return 'file';
   if (fmt === S_IFDIR) return 'directory';
   if (fmt === S_IFIFO || name.startsWith('pipe:')) return 'pipe';
   if (name.startsWith('/memfd:') || name.startsWith('memfd:')) return 'memfd';

@@ -33,6 +33,8 @@ export interface CollectorOptions {
   ringbufMb?: number;
   wakeupKb?: number;
   statsMs?: number;
+  /** How often the collector drains the ring buffer and writes (ms). */
+  pollMs?: number;
   /** Restart backoff: first delay, cap (ms). */
   restartInitialMs?: number;
   restartMaxMs?: number;
@@ -73,6 +75,7 @@ export class CollectorProcess {
     if (this.opts.ringbufMb) a.push('--ringbuf-mb', String(this.opts.ringbufMb));
     if (this.opts.wakeupKb !== undefined) a.push('--wakeup-kb', String(this.opts.wakeupKb));
     if (this.opts.statsMs) a.push('--stats-ms', String(this.opts.statsMs));
+    if (this.opts.pollMs) a.push('--poll-ms', String(this.opts.pollMs));
     return a;
   }
 

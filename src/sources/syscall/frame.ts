@@ -134,115 +134,136 @@ export function formatIp(b: Uint8Array, family: number): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
-/** One record. `buf` must hold exactly the frame (it is kept, not copied). */
+/**
+ * One record, read in place from a chunk of the stream (`data` from `base`, `size`
+ * bytes): no copy and no Buffer allocation per frame. TLVs are found by a short
+ * scan on each access (a frame has a handful).
+ */
 export class Frame {
-  private tlvIndex: Map<number, [number, number]> | undefined;
+  private readonly d: Buffer;
+  private readonly b: number;
+  private readonly n: number;
 
-  constructor(readonly buf: Buffer) {
-    if (buf.length < HDR_SIZE)
-      throw new FrameError(`frame of ${buf.length} bytes is shorter than the header`);
+  constructor(data: Buffer, base = 0, size = data.length - base) {
+    if (size < HDR_SIZE) throw new FrameError(`frame of ${size} bytes is shorter than the header`);
+    this.d = data;
+    this.b = base;
+    this.n = size;
   }
 
+  /** The frame's bytes (a view, allocated on demand). */
+  get buf(): Buffer {
+    return this.d.subarray(this.b, this.b + this.n);
+  }
+  get size(): number {
+    return this.n;
+  }
   get len(): number {
-    return this.buf.readUInt32LE(0);
+    return this.d.readUInt32LE(this.b);
   }
   get kind(): number {
-    return this.buf.readUInt16LE(4);
+    return this.d.readUInt16LE(this.b + 4);
   }
   get nr(): number {
-    return this.buf.readUInt16LE(6);
+    return this.d.readUInt16LE(this.b + 6);
   }
   get ts(): bigint {
-    return this.buf.readBigUInt64LE(8);
+    return this.d.readBigUInt64LE(this.b + 8);
   }
   get tgid(): number {
-    return this.buf.readUInt32LE(16);
+    return this.d.readUInt32LE(this.b + 16);
   }
   get tid(): number {
-    return this.buf.readUInt32LE(20);
+    return this.d.readUInt32LE(this.b + 20);
   }
   get uid(): number {
-    return this.buf.readUInt32LE(24);
+    return this.d.readUInt32LE(this.b + 24);
   }
   get gid(): number {
-    return this.buf.readUInt32LE(28);
+    return this.d.readUInt32LE(this.b + 28);
   }
   get cgroupId(): bigint {
-    return this.buf.readBigUInt64LE(32);
+    return this.d.readBigUInt64LE(this.b + 32);
   }
   get ret(): number {
-    return Number(this.buf.readBigInt64LE(40));
+    return this.d.readInt32LE(this.b + 44) * 4294967296 + this.d.readUInt32LE(this.b + 40);
   }
   /** Raw 64-bit argument as a bigint. */
   argRaw(i: number): bigint {
-    return this.buf.readBigUInt64LE(48 + 8 * i);
+    return this.d.readBigUInt64LE(this.b + 48 + 8 * i);
   }
-  /** Argument as an unsigned 32/53-bit number (addresses lose precision: use argRaw). */
+  /** Argument as an unsigned number (exact below 2^53; addresses: use argRaw). */
   argU(i: number): number {
-    return Number(this.argRaw(i));
+    const o = this.b + 48 + 8 * i;
+    return this.d.readUInt32LE(o + 4) * 4294967296 + this.d.readUInt32LE(o);
   }
   /** int-typed argument: the kernel zero-extends, so sign-extend the low 32 bits. */
   argInt(i: number): number {
-    return this.buf.readInt32LE(48 + 8 * i);
+    return this.d.readInt32LE(this.b + 48 + 8 * i);
   }
 
-  private index(): Map<number, [number, number]> {
-    if (this.tlvIndex) return this.tlvIndex;
-    const m = new Map<number, [number, number]>();
-    const b = this.buf;
-    let off = HDR_SIZE;
-    while (off + 4 <= b.length) {
-      const tag = b.readUInt16LE(off);
-      const len = b.readUInt16LE(off + 2);
-      if (off + 4 + len > b.length)
+  /** Absolute offset of the value of the first TLV with `tag` (-1 if none); its length in `lastLen`. */
+  private lastLen = 0;
+  private find(tag: number): number {
+    const d = this.d;
+    const end = this.b + this.n;
+    let off = this.b + HDR_SIZE;
+    while (off + 4 <= end) {
+      const t = d.readUInt16LE(off);
+      const len = d.readUInt16LE(off + 2);
+      if (off + 4 + len > end)
         throw new FrameError(
-          `TLV tag ${tag} at offset ${off} runs past the frame (${len} bytes, frame ${b.length})`,
+          `TLV tag ${t} at offset ${off - this.b} runs past the frame (${len} bytes, frame ${this.n})`,
         );
-      if (!m.has(tag)) m.set(tag, [off + 4, len]);
+      if (t === tag) {
+        this.lastLen = len;
+        return off + 4;
+      }
       off += 4 + len;
     }
-    this.tlvIndex = m;
-    return m;
+    return -1;
   }
 
   has(tag: number): boolean {
-    return this.index().has(tag);
+    return this.find(tag) >= 0;
   }
   bytes(tag: number): Buffer | undefined {
-    const e = this.index().get(tag);
-    return e ? this.buf.subarray(e[0], e[0] + e[1]) : undefined;
+    const o = this.find(tag);
+    return o < 0 ? undefined : this.d.subarray(o, o + this.lastLen);
   }
   str(tag: number): string | undefined {
-    const e = this.index().get(tag);
-    return e ? this.buf.toString('utf8', e[0], e[0] + e[1]) : undefined;
+    const o = this.find(tag);
+    return o < 0 ? undefined : this.d.toString('utf8', o, o + this.lastLen);
   }
 
   fdInfo(): FdInfoRec | undefined {
-    const b = this.bytes(Tag.FdInfo);
-    if (!b || b.length < 24) return undefined;
+    const o = this.find(Tag.FdInfo);
+    if (o < 0 || this.lastLen < 24) return undefined;
+    const d = this.d;
     return {
-      fd: b.readUInt32LE(0),
-      mode: b.readUInt32LE(4),
-      flags: b.readUInt32LE(8),
-      dev: b.readUInt32LE(12),
-      ino: Number(b.readBigUInt64LE(16)),
+      fd: d.readUInt32LE(o),
+      mode: d.readUInt32LE(o + 4),
+      flags: d.readUInt32LE(o + 8),
+      dev: d.readUInt32LE(o + 12),
+      ino: d.readUInt32LE(o + 20) * 4294967296 + d.readUInt32LE(o + 16),
     };
   }
 
   sock(): SockRec | undefined {
-    const b = this.bytes(Tag.Sock);
-    if (!b || b.length < 44) return undefined;
-    const family = b.readUInt16LE(0);
+    const o = this.find(Tag.Sock);
+    if (o < 0 || this.lastLen < 44) return undefined;
+    const d = this.d;
+    const family = d.readUInt16LE(o);
     const ip = family === 2 || family === 10;
     return {
       family,
-      type: b.readUInt16LE(2),
-      proto: b.readUInt16LE(4),
-      lport: b.readUInt16LE(6),
-      rport: b.readUInt16LE(8),
-      state: b.readUInt16LE(10),
-      laddr: ip ? formatIp(b.subarray(12, 28), family) : '',
-      raddr: ip ? formatIp(b.subarray(28, 44), family) : '',
+      type: d.readUInt16LE(o + 2),
+      proto: d.readUInt16LE(o + 4),
+      lport: d.readUInt16LE(o + 6),
+      rport: d.readUInt16LE(o + 8),
+      state: d.readUInt16LE(o + 10),
+      laddr: ip ? formatIp(d.subarray(o + 12, o + 28), family) : '',
+      raddr: ip ? formatIp(d.subarray(o + 28, o + 44), family) : '',
     };
   }
 
@@ -287,8 +308,8 @@ export class Frame {
   }
 
   exitCode(): number | undefined {
-    const b = this.bytes(Tag.ExitInfo);
-    return b && b.length >= 4 ? b.readInt32LE(0) : undefined;
+    const o = this.find(Tag.ExitInfo);
+    return o >= 0 && this.lastLen >= 4 ? this.d.readInt32LE(o) : undefined;
   }
 
   argv(): string[] {
@@ -348,7 +369,7 @@ export class FrameReader {
         );
       }
       if (b.length - off < len) break;
-      out(new Frame(b.subarray(off, off + len)));
+      out(new Frame(b, off, len));
       off += len;
     }
     if (off < b.length) this.pending = Buffer.from(b.subarray(off));
