@@ -8,7 +8,46 @@
  * With `bucketTypes` (the rule's finite event-type set), the generated function is only valid for
  * events of those types: the engine calls it from the per-event-type buckets only.
  */
-import { type CompileCtx, compileExpr, LEAF_PLANS, type LeafPlan, type Pred } from './compiler.js';
+import {
+  type CompileCtx,
+  type CompileWarning,
+  compileExpr,
+  LEAF_PLANS,
+  type LeafPlan,
+  type Pred,
+} from './compiler.js';
+
+/**
+ * Macros shared by the rules of one source in one compile. A macro body is generated once as its
+ * own function and memoised on the engine's event counter, so a macro used by several rules of a
+ * bucket (`open_read`, `spawned_process`, ...) is evaluated once per event.
+ */
+export interface MacroCache {
+  epoch: { v: number };
+  fns: Map<string, { fn: Pred; fields: Set<string>; operators: Set<string>; warnings: CompileWarning[] }>;
+}
+
+/** Macros smaller than this are inlined (a call and a memo check cost more than a check or two). */
+const MIN_MACRO_LEAVES = 3;
+
+function leafCount(e: Expr, limit: number): number {
+  switch (e.kind) {
+    case 'and':
+    case 'or': {
+      let n = 0;
+      for (const c of e.children) {
+        n += leafCount(c, limit - n);
+        if (n >= limit) break;
+      }
+      return n;
+    }
+    case 'not':
+      return leafCount(e.child, limit);
+    default:
+      return 1;
+  }
+}
+
 import type { Expr } from './parser.js';
 
 const MAX_NODES = 5000;
@@ -21,7 +60,25 @@ class Gen {
   constructor(
     private readonly ctx: CompileCtx,
     private readonly bucketTypes?: ReadonlySet<string>,
+    private readonly macros?: MacroCache,
   ) {}
+
+  private macroCall(name: string, e: Expr): string {
+    const cache = this.macros!;
+    let m = cache.fns.get(name);
+    if (!m) {
+      const sub: CompileCtx = { ...this.ctx, warnings: [], fields: new Set(), operators: new Set() };
+      const body = { ...e } as Expr & { macro?: string };
+      delete body.macro;
+      const fn = generatePredicate(sub, body, undefined, cache, cache.epoch);
+      m = { fn, fields: sub.fields, operators: sub.operators, warnings: sub.warnings };
+      cache.fns.set(name, m);
+    }
+    for (const f of m.fields) this.ctx.fields.add(f);
+    for (const o of m.operators) this.ctx.operators.add(o);
+    this.ctx.warnings.push(...m.warnings);
+    return `${this.c(m.fn)}(ev)`;
+  }
 
   /**
    * An `evt.type` check that holds for every event type the rule is indexed under is always true
@@ -63,6 +120,9 @@ class Gen {
 
   expr(e: Expr): string {
     if (++this.nodes > MAX_NODES) throw new Error('condition too large for code generation');
+    const macro = (e as { macro?: string }).macro;
+    if (macro !== undefined && this.macros && leafCount(e, MIN_MACRO_LEAVES) >= MIN_MACRO_LEAVES)
+      return this.macroCall(macro, e);
     switch (e.kind) {
       case 'and':
         return `(${e.children.map((c) => this.expr(c)).join(' && ')})`;
@@ -154,8 +214,14 @@ class Gen {
  * generation is not possible (very large conditions). Type checks, warnings and errors are the
  * closure compiler's (every leaf is compiled through it).
  */
-export function generatePredicate(ctx: CompileCtx, ast: Expr, bucketTypes?: ReadonlySet<string>): Pred {
-  const g = new Gen(ctx, bucketTypes);
+export function generatePredicate(
+  ctx: CompileCtx,
+  ast: Expr,
+  bucketTypes?: ReadonlySet<string>,
+  macros?: MacroCache,
+  memoEpoch?: { v: number },
+): Pred {
+  const g = new Gen(ctx, bucketTypes, macros);
   let body: string;
   try {
     body = g.expr(ast);
@@ -164,9 +230,15 @@ export function generatePredicate(ctx: CompileCtx, ast: Expr, bucketTypes?: Read
       return compileExpr(ctx, ast);
     throw e;
   }
+  let epochRef = '';
+  if (memoEpoch) epochRef = g.c(memoEpoch);
   const decl = g.consts.map((_, i) => `c${i} = C[${i}]`).join(', ');
   const locals = [...g.slots.values()].map((i) => `v${i}, h${i} = false`).join(', ');
-  const src = `${decl ? `const ${decl};\n` : ''}return function rule(ev) {\n  let x${locals ? `, ${locals}` : ''};\n  return ${body};\n};`;
+  const head = `${decl ? `const ${decl};\n` : ''}`;
+  // A memoised function (macro body) is evaluated once per event: `epoch.v` changes per event.
+  const src = memoEpoch
+    ? `${head}let last = -1, val = false;\nreturn function macro(ev) {\n  if (${epochRef}.v === last) return val;\n  last = ${epochRef}.v;\n  let x${locals ? `, ${locals}` : ''};\n  return (val = ${body});\n};`
+    : `${head}return function rule(ev) {\n  let x${locals ? `, ${locals}` : ''};\n  return ${body};\n};`;
   try {
     return new Function('C', src)(g.consts) as Pred;
   } catch {

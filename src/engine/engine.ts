@@ -57,12 +57,48 @@ interface Active {
   enabled: boolean;
 }
 
+/** Rules of one event type, in evaluation order, with a generated first-match dispatcher. */
+interface Bucket {
+  rules: Active[];
+  /** Index of the first matching rule, or -1. */
+  first: (ev: unknown) => number;
+}
+
+/**
+ * One generated function per distinct bucket: `if (p0(ev)) return 0; if (p1(ev)) return 1; ...`.
+ * Each call site then has a single target, so V8 can inline the rule functions.
+ */
+function makeBucket(rules: Active[]): Bucket {
+  if (rules.length === 0) return { rules, first: () => -1 };
+  const preds = rules.map((a) => a.rule.pred);
+  const body = preds.map((_, i) => `  if (p${i}(ev)) return ${i};`).join('\n');
+  const decl = preds.map((_, i) => `p${i} = P[${i}]`).join(', ');
+  try {
+    const first = new Function(
+      'P',
+      `const ${decl};\nreturn function bucket(ev) {\n${body}\n  return -1;\n};`,
+    )(preds) as (ev: unknown) => number;
+    return { rules, first };
+  } catch {
+    return {
+      rules,
+      first: (ev) => {
+        for (let i = 0; i < preds.length; i++) if (preds[i]!(ev)) return i;
+        return -1;
+      },
+    };
+  }
+}
+
 interface SourceState {
   def: SourceDef;
   indexed: boolean;
   /** Enabled rules of this source in evaluation order. */
   all: Active[];
-  byType: Map<string, Active[]>;
+  byType: Map<string, Bucket>;
+  /** Buckets with the same rules share one dispatcher (most event types have identical buckets). */
+  shared: Map<string, Bucket>;
+  allBucket?: Bucket;
 }
 
 const EMPTY: Match[] = [];
@@ -139,6 +175,8 @@ class EngineImpl implements Engine {
   private readonly hostname: string;
   private readonly contents = new Map<string, string>();
   private selection: RuleSelection[];
+  /** Incremented for every event evaluated: generated macro functions memoise per event. */
+  private readonly epoch = { v: 0 };
   private lastSource = '';
   private lastState: SourceState | undefined;
 
@@ -192,6 +230,7 @@ class EngineImpl implements Engine {
           sources: this.defs,
           bind: this.opts.bind !== false,
           codegen: this.opts.codegen,
+          epoch: this.epoch,
           suggestedFields: this.opts.suggestedOutput === false ? undefined : SUGGESTED_OUTPUT_FIELDS,
           contents: this.contents,
         });
@@ -313,7 +352,13 @@ class EngineImpl implements Engine {
     this.lastSource = '';
     this.lastState = undefined;
     for (const [name, def] of this.defs) {
-      this.states.set(name, { def, indexed: def.eventTypes !== undefined, all: [], byType: new Map() });
+      this.states.set(name, {
+        def,
+        indexed: def.eventTypes !== undefined,
+        all: [],
+        byType: new Map(),
+        shared: new Map(),
+      });
     }
     for (const a of this.actives) {
       if (!a.enabled) continue;
@@ -325,13 +370,23 @@ class EngineImpl implements Engine {
     }
   }
 
-  private bucket(st: SourceState, t: string): Active[] {
+  private bucket(st: SourceState, t: string): Bucket {
     const out: Active[] = [];
-    for (const a of st.all) {
+    const ids: number[] = [];
+    st.all.forEach((a, i) => {
       const e = a.rule.evt;
-      if (e.neg ? !e.names.has(t) : e.names.has(t)) out.push(a);
+      if (e.neg ? !e.names.has(t) : e.names.has(t)) {
+        out.push(a);
+        ids.push(i);
+      }
+    });
+    const key = ids.join(',');
+    let b = st.shared.get(key);
+    if (!b) {
+      b = makeBucket(out);
+      st.shared.set(key, b);
     }
-    return out;
+    return b;
   }
 
   process(source: string, ev: unknown): Match[] {
@@ -343,26 +398,26 @@ class EngineImpl implements Engine {
       this.lastState = st;
     }
     if (!st) return EMPTY;
-    let bucket: Active[];
+    this.epoch.v = (this.epoch.v + 1) | 0;
+    let b: Bucket | undefined;
     if (st.indexed) {
       const t = st.def.extractor ? st.def.extractor.eventType(ev) : '';
-      let b = st.byType.get(t);
+      b = st.byType.get(t);
       if (b === undefined) {
         b = this.bucket(st, t);
         if (st.byType.size < 4096) st.byType.set(t, b);
       }
-      bucket = b;
-    } else bucket = st.all;
-    if (this.first) {
-      for (let i = 0; i < bucket.length; i++) {
-        const a = bucket[i]!;
-        if (a.rule.pred(ev)) return [a.match];
-      }
-      return EMPTY;
+    } else {
+      b = st.allBucket ??= makeBucket(st.all);
     }
+    if (this.first) {
+      const i = b.first(ev);
+      return i < 0 ? EMPTY : [b.rules[i]!.match];
+    }
+    const rules = b.rules;
     let out: Match[] | undefined;
-    for (let i = 0; i < bucket.length; i++) {
-      const a = bucket[i]!;
+    for (let i = 0; i < rules.length; i++) {
+      const a = rules[i]!;
       if (a.rule.pred(ev)) (out ??= []).push(a.match);
     }
     return out ?? EMPTY;
@@ -403,7 +458,7 @@ class EngineImpl implements Engine {
     const st = this.states.get(source);
     const out = new Set<string>();
     if (!st?.indexed) return out;
-    for (const [t, b] of st.byType) if (b.length > 0 && st.def.eventTypes!.has(t)) out.add(t);
+    for (const [t, b] of st.byType) if (b.rules.length > 0 && st.def.eventTypes!.has(t)) out.add(t);
     return out;
   }
 

@@ -4,7 +4,7 @@
  * output compilation, event-type sets and the unused-item warnings.
  */
 import type { LoadCode, LoadLocation, LoadMessage } from './api.js';
-import { generatePredicate } from './codegen.js';
+import { generatePredicate, type MacroCache } from './codegen.js';
 import {
   type CompileCtx,
   CompileError,
@@ -51,6 +51,8 @@ export interface CompileOptions {
   bind: boolean;
   /** Generate one JS function per rule (default); false = closure tree (used for differential tests). */
   codegen?: boolean;
+  /** Event counter of the engine: generated macros are evaluated once per event. */
+  epoch?: { v: number };
   /** Append the container plugin's suggested fields to syscall outputs. */
   suggestedFields?: readonly string[];
   /** Content of files by name (for snippets). */
@@ -249,7 +251,10 @@ export function compileCollection(col: Collection, opts: CompileOptions): Compil
               fail('LOAD_ERR_VALIDATE', `Undefined macro '${e.name}' used in filter.`, locs, text, e.pos);
             m!.used = true;
             usedMacros.add(e.name);
-            return cloneExpr(resolveMacro(e.name, stack));
+            // The expansion keeps the macro's name: generated code evaluates it once per event.
+            const expansion = cloneExpr(resolveMacro(e.name, stack)) as Expr & { macro?: string };
+            expansion.macro = e.name;
+            return expansion;
           }
           default:
             return e;
@@ -279,6 +284,16 @@ export function compileCollection(col: Collection, opts: CompileOptions): Compil
 
     // 3. rules
     const rules: CompiledRule[] = [];
+    const macroCaches = new Map<string, MacroCache>();
+    const macroCache = (source: string): MacroCache | undefined => {
+      if (!opts.epoch) return undefined;
+      let c = macroCaches.get(source);
+      if (!c) {
+        c = { epoch: opts.epoch, fns: new Map() };
+        macroCaches.set(source, c);
+      }
+      return c;
+    };
     for (const r of col.rules.values()) {
       const src = opts.sources.get(r.source);
       if (!src) {
@@ -304,7 +319,12 @@ export function compileCollection(col: Collection, opts: CompileOptions): Compil
         const types = src.eventTypes ? evtTypeSet(resolved) : undefined;
         pred =
           opts.bind && opts.codegen !== false
-            ? generatePredicate(ctx, resolved, types && !types.neg ? types.names : undefined)
+            ? generatePredicate(
+                ctx,
+                resolved,
+                types && !types.neg ? types.names : undefined,
+                macroCache(src.name),
+              )
             : compileExpr(ctx, resolved);
       } catch (e) {
         if (!(e instanceof CompileError)) throw e;
