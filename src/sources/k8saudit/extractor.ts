@@ -667,6 +667,21 @@ export interface K8sAuditExtractorOptions {
 export function k8sAuditExtractor(opts: K8sAuditExtractorOptions = {}): SourceExtractor<AuditEvent> {
   const cluster = opts.clusterName ?? '';
   const fields: FieldSpec[] = [...(opts.fields ?? K8S_AUDIT_FIELDS)];
+  // Many rules read the same fields of the same event: each field reference (name + arg)
+  // shares one cell remembering the last event and its value. Values are never mutated.
+  const cells = new Map<string, { ev: AuditEvent | undefined; v: FieldValue }>();
+  const memo = (key: string, fn: (ev: AuditEvent) => FieldValue) => {
+    let cell = cells.get(key);
+    if (!cell) cells.set(key, (cell = { ev: undefined, v: undefined }));
+    const c = cell;
+    return (ev: AuditEvent): FieldValue => {
+      if (c.ev === ev) return c.v;
+      const v = fn(ev);
+      c.ev = ev;
+      c.v = v;
+      return v;
+    };
+  };
   if (!fields.some((f) => f.name === 'ka.cluster.name'))
     fields.push({
       name: 'ka.cluster.name',
@@ -688,14 +703,18 @@ export function k8sAuditExtractor(opts: K8sAuditExtractorOptions = {}): SourceEx
             `${str(o.verb ?? undefined) ?? ''} ${str(o.requestURI ?? undefined) ?? ''}`.trim() || undefined
           );
         };
+      const key = arg === undefined ? name : `${name}[${arg}]`;
       const j = JSON_FIELDS[name];
-      if (j) return j.make(arg);
+      if (j) {
+        const fn = j.make(arg);
+        return fn && memo(key, fn);
+      }
       const impl = table[name];
       if (!impl) return undefined;
       const fn = impl.make(arg);
       if (!fn) return undefined;
       // ka.* fields are only available for audit events (they carry an auditID)
-      return (ev) => (ev.obj.auditID === undefined ? undefined : fn(ev));
+      return memo(key, (ev) => (ev.obj.auditID === undefined ? undefined : fn(ev)));
     },
     eventType: () => 'k8s_audit',
     timeNs: (ev) => ev.timeNs,
