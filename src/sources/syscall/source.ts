@@ -65,6 +65,8 @@ export function kernelSelection(
 export interface DropReport {
   /** Events the kernel could not queue in the last interval, and since start. */
   drops: number;
+  /** Events the kernel did queue in the same interval. */
+  events: number;
   totalDrops: number;
   perCpuDrops: number[];
   intervalNs: number;
@@ -89,6 +91,8 @@ export interface SyscallSourceOptions {
   trackFds?: boolean;
   /** Hold events of a container whose metadata is being fetched, at most this long. Default 500 ms. */
   containerWaitMs?: number;
+  /** Report drops only when they exceed this fraction of the interval's events (Falco: 0.1). */
+  dropThreshold?: number;
   /** Drop alerts: at most `rate` per second with bursts of `maxBurst` (Falco: 1/30 s, burst 1). */
   dropAlertRate?: number;
   dropAlertMaxBurst?: number;
@@ -387,6 +391,7 @@ export class SyscallSource {
   private onStats(f: Frame): void {
     const s = f.stats();
     if (!s) return;
+    const events = Math.max(0, s.emitted - this.m.kernelEmitted);
     this.m.kernelEmitted = s.emitted;
     this.m.drops = s.drops;
     this.m.perCpuDrops = s.perCpuDrops;
@@ -399,7 +404,8 @@ export class SyscallSource {
     }
     this.m.rateByType = rate;
     if (s.dropsDelta > 0) {
-      this.opts.log?.warn('kernel dropped events', { drops: s.dropsDelta, total: s.drops });
+      this.opts.log?.warn('kernel dropped events', { drops: s.dropsDelta, events, total: s.drops });
+      if (s.dropsDelta / (s.dropsDelta + events) <= (this.opts.dropThreshold ?? 0.1)) return;
       const now = Date.now();
       const rateLimit = this.opts.dropAlertRate ?? 1 / 30;
       const burst = this.opts.dropAlertMaxBurst ?? 1;
@@ -409,6 +415,7 @@ export class SyscallSource {
         this.dropTokens -= 1;
         this.opts.onDrops?.({
           drops: s.dropsDelta,
+          events,
           totalDrops: s.drops,
           perCpuDrops: s.perCpuDrops,
           intervalNs: s.intervalNs,
