@@ -198,15 +198,29 @@ class Parser {
     return e;
   }
 
+  /** Line/column cache: positions are mostly requested left to right. */
+  private pIdx = 0;
+  private pLine = 1;
+  private pCol = 1;
+
   pos(at = this.i): Pos {
     let line = 1;
     let col = 1;
-    for (let k = 0; k < at && k < this.s.length; k++) {
+    let k = 0;
+    if (at >= this.pIdx) {
+      k = this.pIdx;
+      line = this.pLine;
+      col = this.pCol;
+    }
+    for (; k < at && k < this.s.length; k++) {
       if (this.s[k] === '\n') {
         line++;
         col = 1;
       } else col++;
     }
+    this.pIdx = k;
+    this.pLine = line;
+    this.pCol = col;
     return { idx: at, line, col };
   }
 
@@ -644,9 +658,4 @@ export function exprToString(e: Expr): string {
       return `${fieldToString(e.left)} ${op} ${rs}`;
     }
   }
-}
-
-/** Deep clone (macro expansion clones the macro AST at each use). */
-export function cloneExpr(e: Expr): Expr {
-  return structuredClone(e);
 }

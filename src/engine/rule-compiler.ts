@@ -17,7 +17,7 @@ import {
 } from './compiler.js';
 import { type Collection, type ExceptionInfo, LoadError, type RuleRaw } from './loader.js';
 import { type CompiledOutput, compileOutput } from './output.js';
-import { cloneExpr, type Expr, exprToString, ParseError, type Pos, parseCondition } from './parser.js';
+import { type Expr, exprToString, ParseError, type Pos, parseCondition } from './parser.js';
 import { makeMessage } from './results.js';
 
 export interface CompiledRule {
@@ -251,8 +251,10 @@ export function compileCollection(col: Collection, opts: CompileOptions): Compil
               fail('LOAD_ERR_VALIDATE', `Undefined macro '${e.name}' used in filter.`, locs, text, e.pos);
             m!.used = true;
             usedMacros.add(e.name);
-            // The expansion keeps the macro's name: generated code evaluates it once per event.
-            const expansion = cloneExpr(resolveMacro(e.name, stack)) as Expr & { macro?: string };
+            // Resolved ASTs are never mutated, so the expansion shares the macro's tree (Falco
+            // clones it; the result is the same). The root copy carries the macro's name:
+            // generated code evaluates a shared macro once per event.
+            const expansion: Expr & { macro?: string } = { ...resolveMacro(e.name, stack) };
             expansion.macro = e.name;
             return expansion;
           }
