@@ -33,6 +33,8 @@ export interface AuthOptions {
 
 export class AuthService {
   readonly throttle: LoginThrottle;
+  /** Last time each token's last-used stamp was written (written at most once a minute). */
+  private readonly touched = new Map<string, number>();
   constructor(
     private readonly store: EventStore,
     private readonly opts: AuthOptions,
@@ -154,7 +156,11 @@ export class AuthService {
   async fromToken(token: string): Promise<Principal | undefined> {
     const t = await this.store.getTokenByHash(sha256(token));
     if (!t) return undefined;
-    void this.store.touchToken(t.id, Date.now() * 1000).catch(() => {});
+    const now = Date.now();
+    if ((this.touched.get(t.id) ?? 0) < now - 60_000) {
+      this.touched.set(t.id, now);
+      void this.store.touchToken(t.id, now * 1000).catch(() => {});
+    }
     return { kind: 'token', tokenId: t.id, name: t.name, scopes: t.scopes };
   }
 

@@ -58,6 +58,14 @@ export function words(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 
+/** `words(text).join(' ')`, without the intermediate array. */
+export function wordText(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}
+
 /**
  * Check an alert posted to the console and flatten it. Throws AlertError naming
  * the offending key; never mutates the input.
@@ -120,7 +128,7 @@ export function normalizeAlert(input: unknown): EventRow {
     tags,
     count,
     output,
-    text: words(`${output} ${a.rule} ${event.hostname} ${fieldText}`).join(' '),
+    text: wordText(`${output} ${a.rule} ${event.hostname} ${fieldText}`),
     raw: alertToJson(event),
     event,
   };
