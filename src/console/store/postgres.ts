@@ -23,13 +23,10 @@ CREATE TABLE IF NOT EXISTS events (
   raw TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts, id);
-CREATE INDEX IF NOT EXISTS events_ts_priority ON events (ts, priority);
 CREATE INDEX IF NOT EXISTS events_priority ON events (priority, ts);
 CREATE INDEX IF NOT EXISTS events_rule ON events (rule, ts);
 CREATE INDEX IF NOT EXISTS events_source ON events (source, ts);
 CREATE INDEX IF NOT EXISTS events_hostname ON events (hostname, ts);
-CREATE INDEX IF NOT EXISTS events_image ON events (container_image, ts);
-CREATE INDEX IF NOT EXISTS events_ns ON events (k8s_ns, ts);
 CREATE INDEX IF NOT EXISTS events_text ON events USING gin (to_tsvector('simple', search_text));
 CREATE TABLE IF NOT EXISTS event_tags (
   tag TEXT NOT NULL,

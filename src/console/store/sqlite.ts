@@ -28,8 +28,6 @@ CREATE INDEX IF NOT EXISTS events_priority ON events (priority, ts);
 CREATE INDEX IF NOT EXISTS events_rule ON events (rule, ts);
 CREATE INDEX IF NOT EXISTS events_source ON events (source, ts);
 CREATE INDEX IF NOT EXISTS events_hostname ON events (hostname, ts);
-CREATE INDEX IF NOT EXISTS events_image ON events (container_image, ts);
-CREATE INDEX IF NOT EXISTS events_ns ON events (k8s_ns, ts);
 CREATE TABLE IF NOT EXISTS event_tags (tag TEXT NOT NULL, event_id INTEGER NOT NULL, ts INTEGER NOT NULL, priority INTEGER NOT NULL, PRIMARY KEY (tag, event_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_tags_event ON event_tags (event_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(text, content='', contentless_delete=1, tokenize='unicode61');
