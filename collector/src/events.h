@@ -40,6 +40,7 @@
 #define PG_TAG_EXITINFO 20 /* exit: struct pg_exitinfo */
 #define PG_TAG_STATS 21    /* stats: struct pg_stats + ncpu x u64 per-CPU drops */
 #define PG_TAG_HELLO 22    /* hello: text, key=value lines */
+#define PG_TAG_ENV 23      /* exec: environment, NUL-separated (first 4 KiB) */
 
 #define PG_HDR_SIZE 96
 

@@ -125,7 +125,7 @@ static void json_frame(const uint8_t *p, uint32_t len) {
   ostr("]");
   static const char *tags[] = {"?", "str0", "str1", "str2", "base0", "base1", "base2", "fdpath", "fdinfo",
                                "sock", "saddr", "openhow", "filename", "exe", "cwd", "argv", "cgroup",
-                               "comm", "procinfo", "forkinfo", "exitinfo", "stats", "hello"};
+                               "comm", "procinfo", "forkinfo", "exitinfo", "stats", "hello", "env"};
   uint32_t off = PG_HDR_SIZE;
   while (off + 4 <= len) {
     uint16_t tag, tl;
@@ -133,7 +133,7 @@ static void json_frame(const uint8_t *p, uint32_t len) {
     memcpy(&tl, p + off + 2, 2);
     const uint8_t *v = p + off + 4;
     if (off + 4 + tl > len) break;
-    ofmt(",\"%s\":", tag < 23 ? tags[tag] : "?");
+    ofmt(",\"%s\":", tag < 24 ? tags[tag] : "?");
     switch (tag) {
     case PG_TAG_FDINFO: {
       struct pg_fdinfo f; memcpy(&f, v, sizeof(f));

@@ -550,6 +550,19 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
       off += 4 + len;
     }
   }
+  if (off < REC_LIMIT) {
+    unsigned long es = BPF_CORE_READ(p, mm, env_start);
+    unsigned long ee = BPF_CORE_READ(p, mm, env_end);
+    __u32 len = ee > es ? ee - es : 0;
+    if (len > MAX_STR) len = MAX_STR;
+    __u32 o = msk(off);
+    BOUND(len, 8191);
+    if (len > 0 && bpf_probe_read_user(&rec[msk(o + 4)], len, (void *)es) == 0) {
+      *(__u16 *)&rec[o] = PG_TAG_ENV;
+      *(__u16 *)&rec[msk(o + 2)] = (__u16)len;
+      off += 4 + len;
+    }
+  }
   emit(rec, off);
   return 0;
 }

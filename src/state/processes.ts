@@ -87,6 +87,7 @@ export interface ExecData {
   pidns: number;
   mntns: number;
   netns: number;
+  env?: string[];
   ts: number;
 }
 
@@ -367,6 +368,7 @@ export class ProcessTable {
       netns: nsIno('net'),
       nthreads: Number(field('Threads') || 1),
       fds: new Map(),
+      env: (readOr(`${base}/environ`) ?? '').split('\0').filter((e) => e !== ''),
       fromProc: true,
     };
     if (withFds) this.readFds(entry);
@@ -473,6 +475,7 @@ export class ProcessTable {
       netns: d.netns,
       nthreads: 1,
       fds,
+      env: d.env,
     };
     this.put(p);
     return p;

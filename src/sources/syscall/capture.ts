@@ -58,15 +58,18 @@ interface CaptureLine {
   g?: Record<string, GroupEntry>;
 }
 
-function procToJson(p: ProcessEntry): JsonProc {
-  const { fds, capEff, capPrm, capInh, ...rest } = p;
-  return {
+/** `withEnv` false for ancestors: only the process's own environment is a field (proc.env). */
+function procToJson(p: ProcessEntry, withEnv = true): JsonProc {
+  const { fds, capEff, capPrm, capInh, env, ...rest } = p;
+  const j: JsonProc = {
     ...rest,
     capEff: capEff.toString(),
     capPrm: capPrm.toString(),
     capInh: capInh.toString(),
     nfds: fds.size,
   };
+  if (withEnv && env) j.env = env;
+  return j;
 }
 
 function procFromJson(j: JsonProc, fds?: Map<number, FdEntry>): ProcessEntry {
@@ -88,11 +91,11 @@ export function eventToLine(ev: SyscallEvent): CaptureLine {
   const line: CaptureLine = { n: ev.num, t: ev.type, f: ev.frame.buf.toString('base64'), p };
   if (self) {
     p.push(procToJson(self));
-    for (const a of ctx.ancestors().slice(0, MAX_ANCESTORS)) p.push(procToJson(a));
+    for (const a of ctx.ancestors().slice(0, MAX_ANCESTORS)) p.push(procToJson(a, false));
     const x: Record<string, JsonProc> = {};
     for (const pid of [self.sid, self.pgid]) {
       const q = ctx.byPid(pid);
-      if (q) x[pid] = procToJson(q);
+      if (q) x[pid] = procToJson(q, false);
     }
     line.x = x;
     const ls = ctx.loginShellId();

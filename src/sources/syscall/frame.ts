@@ -42,6 +42,7 @@ export const Tag = {
   ExitInfo: 20,
   Stats: 21,
   Hello: 22,
+  Env: 23,
 } as const;
 
 export class FrameError extends Error {}
@@ -312,8 +313,17 @@ export class Frame {
     return o >= 0 && this.lastLen >= 4 ? this.d.readInt32LE(o) : undefined;
   }
 
+  /** Environment of an exec record (first 4 KiB), one `K=V` per entry. */
+  env(): string[] {
+    return this.nulList(Tag.Env);
+  }
+
   argv(): string[] {
-    const s = this.str(Tag.Argv);
+    return this.nulList(Tag.Argv);
+  }
+
+  private nulList(tag: number): string[] {
+    const s = this.str(tag);
     if (s === undefined) return [];
     const parts = s.split('\0');
     if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();

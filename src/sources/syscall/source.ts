@@ -463,6 +463,7 @@ export class SyscallSource {
       pidns: pi?.pidns ?? 0,
       mntns: pi?.mntns ?? 0,
       netns: pi?.netns ?? 0,
+      env: f.env(),
       ts: Number(f.ts),
     });
     if (c && !this.containers.peek(c.id)?.hasMetadata) void this.containers.fetch(c.id, c.runtime);

@@ -116,7 +116,7 @@ describe.runIf(live)('syscall source, live on this kernel', () => {
       'rm b.txt',
       `node -e "require('net').connect(${port},'127.0.0.1',function(){this.destroy()})"`,
     ].join(' && ');
-    await run('sh', ['-c', script], { cwd: dir });
+    await run('sh', ['-c', script], { cwd: dir, env: { ...process.env, PEREGRINE_E2E: 'env-seen' } });
     await waitFor(
       async () => mine().some((e) => e.type === 'connect' && get(e, 'fd.sport') === port),
       10_000,
@@ -130,6 +130,7 @@ describe.runIf(live)('syscall source, live on this kernel', () => {
     expect(get(shExec!, 'proc.cwd')).toBe(`${dir}/`);
     expect(get(shExec!, 'user.name')).toBe('root');
     expect(get(shExec!, 'container.id')).toBe('host');
+    expect(get(shExec!, 'proc.env', 'PEREGRINE_E2E')).toBe('env-seen');
 
     const open = evs.find((e) => e.type === 'openat' && get(e, 'fd.name') === `${dir}/a.txt`);
     expect(open, 'openat of a.txt (relative path resolved in the kernel)').toBeDefined();

@@ -162,6 +162,7 @@ describe('SyscallExtractor over live-decoded frames', () => {
         cgroup: `/libpod_parent/libpod-${CID}`,
         sid: 100,
         capEff: 0x3n,
+        env: ['HOME=/home/app', 'GLIBC_TUNABLES=glibc.malloc=1'],
       }),
     )!;
     expect(ev.type).toBe('execve');
@@ -196,6 +197,9 @@ describe('SyscallExtractor over live-decoded frames', () => {
     expect(field(ev, 'evt.res')).toBe('SUCCESS');
     expect(field(ev, 'evt.arg', 'exe')).toBe('cat');
     expect(field(ev, 'proc.is_exe_from_memfd')).toBe(false);
+    expect(field(ev, 'proc.env')).toBe('HOME=/home/app GLIBC_TUNABLES=glibc.malloc=1');
+    expect(field(ev, 'proc.env', 'HOME')).toBe('/home/app');
+    expect(field(ev, 'proc.env', 'NOPE')).toBeUndefined();
   });
 
   it('openat: fd from the kernel-resolved path, flags text, open_read/write, failures keep the path', () => {

@@ -154,6 +154,7 @@ export function execFrame(o: {
   nr?: number;
   sid?: number;
   capEff?: bigint;
+  env?: string[];
 }): Buffer {
   return frame(
     { kind: Kind.Exec, nr: o.nr ?? NR.execve, tgid: o.pid, uid: o.uid ?? 0, gid: o.gid ?? 0, ts: o.ts },
@@ -176,6 +177,7 @@ export function execFrame(o: {
       [Tag.Cwd, o.cwd ?? '/'],
       [Tag.Cgroup, o.cgroup ?? '/'],
       [Tag.Argv, `${o.argv.join('\0')}\0`],
+      ...(o.env ? ([[Tag.Env, `${o.env.join('\0')}\0`]] as Tlv[]) : []),
     ],
   );
 }
