@@ -161,7 +161,11 @@ const NO_VALUE: Getter = () => undefined;
 function bindField(ctx: CompileCtx, rf: ResolvedField, pos: Pos | undefined): Getter {
   if (!ctx.bind) return NO_VALUE;
   const ex = ctx.src.extractor;
-  const g = ex?.bind(rf.name, rf.arg) ?? ctx.src.builtin?.(rf.name, rf.arg);
+  // evt.dir is constant since Falco drops enter events: always the engine's '<'.
+  const g =
+    (rf.name === 'evt.dir' ? ctx.src.builtin?.(rf.name, rf.arg) : undefined) ??
+    ex?.bind(rf.name, rf.arg) ??
+    ctx.src.builtin?.(rf.name, rf.arg);
   if (g) return g as Getter;
   if (!ex) return NO_VALUE;
   throw new CompileError(`filter_check called with nonexistent field ${rf.name}`, pos, true);

@@ -150,18 +150,21 @@ export function matchesWildcard(pattern: string, s: string): boolean {
 }
 
 function escapeControl(s: string): string {
-  return s.replace(/[\u0000-\u001f]/g, (c) => {
-    switch (c) {
-      case '\n':
-        return '\\n';
-      case '\t':
-        return '\\t';
-      case '\r':
-        return '\\r';
-      default:
-        return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-    }
-  });
+  // As Falco's JSON string encoder: control characters escaped, broken UTF-16 replaced by U+FFFD.
+  return (s as string & { toWellFormed(): string })
+    .toWellFormed()
+    .replace(/[\u0000-\u001f]/g, (c: string) => {
+      switch (c) {
+        case '\n':
+          return '\\n';
+        case '\t':
+          return '\\t';
+        case '\r':
+          return '\\r';
+        default:
+          return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+      }
+    });
 }
 
 class EngineImpl implements Engine {

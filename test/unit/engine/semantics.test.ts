@@ -360,3 +360,20 @@ describe('engine-provided generic fields', () => {
     expect(r2.files[0]!.errors[0]!.message).toBe('filter_check called with nonexistent field fd.name');
   });
 });
+
+describe('text sanitising and evt.dir', () => {
+  it('replaces lone surrogates and treats evt.dir as always <', () => {
+    const e = engine();
+    e.load([
+      {
+        name: 'a',
+        content:
+          '- rule: r\n  desc: d\n  condition: evt.type=open and evt.dir = <\n  output: "n=%proc.name"\n  priority: INFO\n',
+      },
+    ]);
+    const ev = { 'evt.type': 'open', 'proc.name': 'a\uD800b', 'evt.dir': '>' };
+    const m = e.process('syscall', ev);
+    expect(m).toHaveLength(1);
+    expect(e.toAlert(m[0]!, ev, { json_include_message_property: true }).message).toBe('n=a\uFFFDb');
+  });
+});
