@@ -37,7 +37,12 @@ export async function staticRoutes(app: FastifyInstance, opts: { dir: string }):
     return { body, type: TYPES[extname(p)] ?? 'application/octet-stream' };
   };
   app.get('/*', { config: { access: 'public' } }, async (req, reply) => {
-    const path = decodeURIComponent(req.url.split('?')[0]!);
+    let path: string;
+    try {
+      path = decodeURIComponent(req.url.split('?')[0]!);
+    } catch {
+      return reply.code(400).type('text/plain').send('bad URL encoding');
+    }
     if (path.startsWith('/api/')) return reply.code(404).send({ error: 'no such API route' });
     const asset = path.startsWith('/assets/') ? file(path) : undefined;
     if (asset) {

@@ -80,6 +80,8 @@ describe.each(storeKinds())('console API: $name', (kind) => {
         expect((await c.app.inject({ url })).statusCode, url).toBe(401);
       }
       expect((await c.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+      expect((await c.app.inject({ url: '/%E0%A4%A' })).statusCode).toBe(400);
+      expect((await c.app.inject({ url: '/assets/../../../../etc/passwd' })).body).not.toContain('root:');
       expect(
         (await c.app.inject({ url: '/api/v2/events', headers: bearer('wrong-token-value') })).statusCode,
       ).toBe(401);
