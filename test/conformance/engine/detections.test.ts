@@ -157,3 +157,43 @@ describe.skipIf(!refdataAvailable())(
     });
   },
 );
+
+describe.skipIf(!refdataAvailable())('alert output against Falco golden files', () => {
+  it('reproduces output_files/single_rule_with_cat_write.{json,txt} (json_output, time_format_iso_8601)', () => {
+    const golden = readFileSync(
+      join(REFDATA, 'engine-tests/output_files/single_rule_with_cat_write.json'),
+      'utf8',
+    )
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as { time: string; output: string });
+    const goldenText = readFileSync(
+      join(REFDATA, 'engine-tests/output_files/single_rule_with_cat_write.txt'),
+      'utf8',
+    )
+      .split('\n')
+      .filter((l) => l.trim() !== '');
+    // that capture predates the container plugin: no suggested container fields
+    const e = createEngine({
+      extractors: [memoryExtractor('syscall', SYSCALL_FIELDS)],
+      hostname: 'test-falco-hostname',
+      suggestedOutput: false,
+    });
+    expect(
+      e.load(readRuleFiles(join(REFDATA, 'engine-tests/rules'), ['single_rule_with_tags.yaml'])).successful,
+    ).toBe(true);
+    const text: string[] = [];
+    for (const g of golden) {
+      const [, frac] = /\.(\d{9})Z$/.exec(g.time)!;
+      const ns = (BigInt(Date.parse(g.time)) / 1000n) * 1_000_000_000n + BigInt(frac!);
+      const ev = { 'evt.type': 'open', 'evt.time': ns, 'proc.name': 'cat', 'proc.cmdline': 'cat /dev/null' };
+      const m = e.process('syscall', ev);
+      expect(m).toHaveLength(1);
+      const alert = e.toAlert(m[0]!, ev, { time_format_iso_8601: true });
+      expect(JSON.parse(JSON.stringify(alert))).toEqual(g);
+      text.push(alert.output!);
+    }
+    // the text file holds the same lines (it may be cut short by one)
+    expect(text.slice(0, goldenText.length)).toEqual(goldenText);
+  });
+});
