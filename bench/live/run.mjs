@@ -11,6 +11,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { CaptureError, lineToEvent } from '../../dist/sources/syscall/capture.js';
+import { FrameError, FrameReader, Tag } from '../../dist/sources/syscall/frame.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const COLLECTOR = `${root}collector/build/peregrine-collector`;
@@ -109,7 +111,7 @@ async function runConsumer(withRules) {
     await sleep(100);
   }
   // warm-up: JIT and the process snapshot settle before the first measured step
-  spawnSync(LOADGEN, ['--rate', '20000', '--seconds', '1']);
+  spawnSync(LOADGEN, ['--rate', '20000', '--seconds', '3']);
   await sleep(500);
   const steps = [];
   for (const rate of RATES) {
@@ -182,6 +184,44 @@ const rssMax = Math.max(...final.map((s) => s.rss)) / 1048576;
 console.log(`\nhighest rate with 0 drops: collector alone ${Math.round(baseRate)} ev/s; agent${c ? ' with rules' : ''} ${Math.round(agentRate)} ev/s (ratio ${(agentRate / baseRate).toFixed(2)})`);
 console.log(`agent CPU per event at that rate: ${cpuPerEvent.toFixed(2)} µs; at 10k ev/s: ${cpuAt10k.toFixed(1)} % of a core; max RSS ${rssMax.toFixed(1)} MiB`);
 const out = (o) => console.log(`BENCH-RESULT ${JSON.stringify(o)}`);
+
+// Larger fuzz run of the two parsers (the unit tests run a small one): random and mutated frames
+// through FrameReader + every TLV accessor, random capture lines through lineToEvent. Only the
+// documented error types may come out.
+let seed = 99;
+const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+const FUZZ = Number(process.env.BENCH_FUZZ ?? 200_000);
+let fuzzUnexpected = 0;
+let fuzzRejected = 0;
+const tf = performance.now();
+for (let i = 0; i < FUZZ; i++) {
+  const b = Buffer.alloc(96 + (rnd() % 400));
+  for (let j = 0; j < b.length; j++) b[j] = rnd() & 255;
+  if (i % 3 !== 0) b.writeUInt32LE(b.length, 0);
+  if (i % 5 === 0 && b.length >= 100) b.writeUInt16LE(rnd() % 16, 96 + 2); // short TLVs
+  try {
+    new FrameReader().push(b, (f) => {
+      f.kind; f.ret; f.argInt(0);
+      for (let t = 1; t <= 23; t++) f.str(t);
+      f.sock(); f.fdInfo(); f.procInfo(); f.forkInfo(); f.exitCode(); f.argv(); f.env(); f.stats(); f.hello();
+      void Tag;
+    });
+  } catch (e) {
+    if (e instanceof FrameError) fuzzRejected++;
+    else fuzzUnexpected++;
+  }
+  if (i % 4 === 0) {
+    const line = JSON.stringify({ n: i, t: 'openat', f: b.toString('base64'), p: rnd() % 2 ? [] : 'x' });
+    try {
+      lineToEvent(i % 8 === 0 ? line.slice(0, rnd() % line.length) : line, i);
+    } catch (e) {
+      if (e instanceof CaptureError) fuzzRejected++;
+      else fuzzUnexpected++;
+    }
+  }
+}
+console.log(`\nfuzz: ${FUZZ} random frames (+${Math.floor(FUZZ / 4)} capture lines) in ${Math.round(performance.now() - tf)} ms: ${fuzzRejected} rejected with FrameError/CaptureError, ${fuzzUnexpected} unexpected errors`);
+out({ name: 'live', metric: 'fuzz unexpected errors', value: fuzzUnexpected, unit: 'count', baseline: null, ratio: null, target: '0', pass: fuzzUnexpected === 0 });
 out({ name: 'live', metric: 'max 0-drop events/s (agent)', value: Math.round(agentRate), unit: 'ev/s', baseline: Math.round(baseRate), ratio: agentRate / baseRate, target: 'ratio >= 0.8', pass: agentRate / baseRate >= 0.8 });
 out({ name: 'live', metric: 'agent CPU per event', value: cpuPerEvent, unit: 'µs', baseline: null, ratio: null, target: '<= 4', pass: cpuPerEvent <= 4 });
 out({ name: 'live', metric: 'agent CPU at 10k ev/s', value: cpuAt10k, unit: '% core', baseline: null, ratio: null, target: '<= 5', pass: cpuAt10k <= 5 });

@@ -5,6 +5,7 @@
  * EventSource (name, extractor, start, stop, info).
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { Logger } from '../../common/log.js';
 import { containerFromCgroupPath } from '../../state/cgroup.js';
 import { type ContainerInfo, ContainerRegistry } from '../../state/containers.js';
@@ -22,6 +23,20 @@ const PROCESS_RECORD_TYPES = new Set(['execve', 'execveat', 'clone', 'clone3', '
 /** Traced in addition to the rules' types so the fd table and cwd stay right. */
 export const STATE_SYSCALLS = ['close', 'dup', 'dup2', 'dup3', 'chdir', 'fchdir'] as const;
 const EINPROGRESS = -115;
+
+/**
+ * Why the live syscall source cannot run here (undefined when it can): the agent
+ * turns the source on by default when this returns undefined, and logs the reason otherwise.
+ */
+export function syscallSourceUnavailableReason(collectorPath = defaultCollectorPath()): string | undefined {
+  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
+  if (process.arch !== 'x64') return `the collector supports x86_64 only (this is ${process.arch})`;
+  if (process.getuid?.() !== 0) return 'not running as root (loading eBPF programs needs root)';
+  if (!existsSync('/sys/kernel/btf/vmlinux')) return 'kernel BTF (/sys/kernel/btf/vmlinux) is missing';
+  if (!existsSync(collectorPath))
+    return `collector binary not found at ${collectorPath} (build it: scripts/setup.d/collector.sh)`;
+  return undefined;
+}
 
 let knownCache: { path: string; names: Set<string> } | undefined;
 /** Syscall names the collector binary can trace (`--list-syscalls`). */

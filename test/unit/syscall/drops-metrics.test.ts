@@ -90,3 +90,13 @@ describe('Prometheus metrics', () => {
     expect(await reg.metrics()).toContain('peregrine_syscall_events_total{type="execve"} 2');
   });
 });
+
+describe('availability', () => {
+  it('names what is missing', async () => {
+    const { syscallSourceUnavailableReason } = await import('../../../src/sources/syscall/source.js');
+    expect(syscallSourceUnavailableReason('/nonexistent/peregrine-collector')).toMatch(
+      /not running as root|collector binary not found at \/nonexistent|BTF/,
+    );
+    if (process.getuid?.() === 0) expect(syscallSourceUnavailableReason('/bin/true')).toBeUndefined();
+  });
+});
