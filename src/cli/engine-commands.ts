@@ -14,7 +14,7 @@ import {
   type RuleFile,
   SYSCALL_FIELDS,
 } from '../engine/index.js';
-import { CODE_DESC, makeMessage } from '../engine/results.js';
+import { fileMessagesText, fileStatus, makeMessage } from '../engine/results.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -56,30 +56,6 @@ function loadAll(paths: readonly string[]) {
   const results = [...res.files];
   if (unreadable && res.successful) results.push(unreadable);
   return { engine, results, ok: results.every((r) => r.successful) };
-}
-
-function messageBlock(r: FileLoadResult): string {
-  const lines: string[] = [];
-  const all = [
-    ...r.errors.map((m) => ({ m, kind: 'Errors' })),
-    ...r.warnings.map((m) => ({ m, kind: 'Warnings' })),
-  ];
-  for (const kind of ['Errors', 'Warnings']) {
-    const ms = all.filter((x) => x.kind === kind).map((x) => x.m);
-    if (ms.length === 0) continue;
-    lines.push(`${ms.length} ${kind}:`);
-    for (const m of ms) {
-      m.context.locations.forEach((l, i) => {
-        const head = l.item_name ? `${l.item_type} '${l.item_name}'` : l.item_type;
-        lines.push(
-          `${i === 0 ? 'In ' : '    '}${head}: (${l.position.name}:${l.position.line}:${l.position.column})`,
-        );
-      });
-      if (m.context.snippet) lines.push('------', m.context.snippet.replace(/\n$/, ''), '------');
-      lines.push(`${m.code} (${CODE_DESC[m.code]}): ${m.message}`);
-    }
-  }
-  return lines.join('\n');
 }
 
 function fieldsFor(source: string | undefined): { source: string; fields: readonly FieldSpec[] }[] {
@@ -129,10 +105,9 @@ export function registerEngineCommands(program: Command): void {
         process.stdout.write(`${JSON.stringify({ falco_load_results: results })}\n`);
       } else {
         for (const r of results) {
-          const status = !r.successful ? 'Invalid' : r.warnings.length > 0 ? 'Ok, with warnings' : 'Ok';
-          process.stdout.write(`${r.name}: ${status}\n`);
-          if (!r.successful) process.stdout.write(`${messageBlock(r)}\n`);
-          else if (r.warnings.length > 0) process.stderr.write(`${messageBlock(r)}\n`);
+          process.stdout.write(`${r.name}: ${fileStatus(r)}\n`);
+          if (!r.successful) process.stdout.write(`${fileMessagesText(r)}\n`);
+          else if (r.warnings.length > 0) process.stderr.write(`${fileMessagesText(r)}\n`);
         }
       }
       process.exitCode = ok ? 0 : 1;
@@ -155,7 +130,7 @@ export function registerEngineCommands(program: Command): void {
       const { engine, results, ok } = loadAll(opts.rulesFile);
       if (!ok) {
         for (const r of results.filter((x) => !x.successful))
-          process.stderr.write(`${r.name}: Invalid\n${messageBlock(r)}\n`);
+          process.stderr.write(`${r.name}: Invalid\n${fileMessagesText(r)}\n`);
         process.exitCode = 1;
         return;
       }

@@ -220,8 +220,9 @@ export interface Engine {
 }
 
 /*
- * Entry points (implemented in src/engine/index.ts):
- *   createEngine(opts: EngineOptions): Engine
- *   memoryExtractor(source, fields): SourceExtractor<MemoryEvent>   (tests, bench)
- *   SYSCALL_FIELDS, K8S_AUDIT_FIELDS (src/engine/fields/*.ts): typed field tables without extraction
+ * Entry points (src/engine/index.ts):
+ *   createEngine(opts: EngineOptions & ExtraOptions): Engine     ExtraOptions: suggestedOutput, codegen
+ *   createValidator(opts?): Engine                               no extraction bound (peregrine validate)
+ *   memoryExtractor(source, fields): SourceExtractor<MemoryEvent>  (tests, bench)
+ *   SYSCALL_FIELDS, SYSCALL_EVENT_TYPES, K8S_AUDIT_FIELDS, GENERIC_EVT_FIELDS: typed field tables
  */

@@ -100,10 +100,9 @@ function messageText(m: LoadMessage): string {
   return out.join('\n');
 }
 
-export function fileResultText(r: FileLoadResult, verbose: boolean): string {
-  const status = !r.successful ? 'Invalid' : r.warnings.length > 0 ? 'Ok, with warnings' : 'Ok';
-  if (!verbose && r.successful) return `${r.name}: ${status}`;
-  const out = [`${r.name}: ${status}`];
+/** The "N Errors: ... M Warnings: ..." part of a file's verbose result. */
+export function fileMessagesText(r: FileLoadResult): string {
+  const out: string[] = [];
   if (r.errors.length > 0) {
     out.push(`${r.errors.length} Errors:`);
     for (const e of r.errors) out.push(messageText(e));
@@ -113,6 +112,17 @@ export function fileResultText(r: FileLoadResult, verbose: boolean): string {
     for (const w of r.warnings) out.push(messageText(w));
   }
   return out.join('\n');
+}
+
+export function fileStatus(r: FileLoadResult): string {
+  return !r.successful ? 'Invalid' : r.warnings.length > 0 ? 'Ok, with warnings' : 'Ok';
+}
+
+export function fileResultText(r: FileLoadResult, verbose: boolean): string {
+  const head = `${r.name}: ${fileStatus(r)}`;
+  if (!verbose && r.successful) return head;
+  const body = fileMessagesText(r);
+  return body ? `${head}\n${body}` : head;
 }
 
 export function makeLoadResult(files: FileLoadResult[]): LoadResult {
