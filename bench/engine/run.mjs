@@ -151,11 +151,10 @@ for (let i = 0; i < POOL; i++) {
 
 for (const ev of events) for (const k of Object.keys(ev)) ALL_KEYS.add(k);
 const KEYS = [...ALL_KEYS].sort();
-for (let i = 0; i < events.length; i++) {
-  const o = {};
-  for (const k of KEYS) o[k] = events[i][k];
-  events[i] = o;
-}
+// An object literal with fixed keys keeps V8's fast (struct-like) properties, as a source's event
+// objects would; adding ~40 computed keys one by one would turn every event into a hash map.
+const makeEvent = new Function('e', `return {${KEYS.map((k) => `${JSON.stringify(k)}: e[${JSON.stringify(k)}]`).join(', ')}};`);
+for (let i = 0; i < events.length; i++) events[i] = makeEvent(events[i]);
 
 /**
  * Replays the pool until `seconds` of CPU time were spent. Throughput is computed from the CPU
