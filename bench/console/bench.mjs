@@ -7,6 +7,7 @@
 // store directly (no HTTP, no JSON), so the ratio is the API's overhead.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { createLogger } from '../../dist/common/log.js';
 import { configFromObject } from '../../dist/console/config.js';
@@ -61,52 +62,32 @@ async function benchStore(kind) {
   const gen = makeGenerator(7);
   const out = { kind };
 
-  // Baseline: direct store insert (no HTTP) of the first 5 % of the events.
+  // Baseline: direct store insert (no HTTP, alerts built beforehand) of the first 5 % of the events.
   const direct = Math.max(BATCH, Math.floor(N / 20 / BATCH) * BATCH);
+  const pre = Array.from({ length: direct }, (_, i) => gen(i, N));
   let t0 = performance.now();
-  for (let i = 0; i < direct; i += BATCH) await store.insert(Array.from({ length: BATCH }, (_, j) => gen(i + j, N)));
+  for (let i = 0; i < direct; i += BATCH) await store.insert(pre.slice(i, i + BATCH));
   out.directIngest = direct / ((performance.now() - t0) / 1000);
+  pre.length = 0;
+
+  // The load generator runs in a worker thread (see client.mjs).
+  const client = (data) =>
+    new Promise((resolve, reject) => {
+      const w = new Worker(new URL('./client.mjs', import.meta.url), {
+        workerData: { base, token: INGEST_TOKEN, total: N, batch: BATCH, seed: 7, ...data },
+      });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
 
   // Batched ingest through the API: POST arrays of 1000, two requests in flight.
-  const post = (body) =>
-    fetch(`${base}/api/v2/events`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' },
-      body,
-    }).then(async (r) => {
-      if (r.status !== 200) throw new Error(`ingest HTTP ${r.status}: ${await r.text()}`);
-      await r.arrayBuffer();
-    });
-  let next = direct;
-  let apiTime = 0;
-  const worker = async () => {
-    while (next < N) {
-      const i = next;
-      next += BATCH;
-      const body = JSON.stringify(Array.from({ length: Math.min(BATCH, N - i) }, (_, j) => gen(i + j, N)));
-      const s = performance.now();
-      await post(body);
-      apiTime += performance.now() - s;
-    }
-  };
-  t0 = performance.now();
-  await Promise.all([worker(), worker()]);
-  const wall = (performance.now() - t0) / 1000;
-  out.batchedIngest = (N - direct) / wall;
+  const seeded = await client({ from: direct, to: N, concurrency: 2 });
+  out.batchedIngest = seeded.sent / seeded.seconds;
   process.stderr.write(`[${kind}] seeded ${N} events (${fmt(out.batchedIngest, 0)}/s via API)\n`);
 
   // Single-event ingest: one alert per request, 4 in flight, for 3 s.
-  let single = 0;
-  const end = performance.now() + 3000;
-  const one = async () => {
-    while (performance.now() < end) {
-      await post(JSON.stringify(gen(N + single, N)));
-      single++;
-    }
-  };
-  t0 = performance.now();
-  await Promise.all([one(), one(), one(), one()]);
-  out.singleIngest = single / ((performance.now() - t0) / 1000);
+  const single = await client({ from: N, to: N, concurrency: 4, seconds: 3 });
+  out.singleIngest = single.sent / single.seconds;
 
   // Queries as the UI makes them (default range: last 24 h).
   const get = (path) =>

@@ -109,10 +109,6 @@ export function normalizeAlert(input: unknown): EventRow {
     count,
   } as StoredEvent;
   const output = str(a.output);
-  const fieldText = Object.values(fields)
-    .map((v) => (Array.isArray(v) ? v.join(' ') : v === null ? '' : String(v)))
-    .filter((s) => s !== '')
-    .join(' ');
   return {
     uuid,
     ts,
@@ -128,10 +124,18 @@ export function normalizeAlert(input: unknown): EventRow {
     tags,
     count,
     output,
-    text: wordText(`${output} ${a.rule} ${event.hostname} ${fieldText}`),
-    raw: alertToJson(event),
+    // Falco's output line already carries the output fields' values.
+    text: wordText(`${output} ${a.rule} ${event.hostname}`),
+    raw: sortedJson(event),
     event,
   };
+}
+
+/** Alert JSON with keys in Falco's (alphabetical) order; skips re-ordering when they already are. */
+function sortedJson(event: StoredEvent): string {
+  const keys = Object.keys(event);
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return alertToJson(event);
+  return JSON.stringify(event);
 }
 
 /** Cursor = base64url("<ts>:<id>") of the last row returned. */

@@ -40,26 +40,40 @@ export interface RollupDelta {
   n: number[];
 }
 
+const KEYED = Object.keys(GET) as (keyof typeof GET)[];
+const TAGS = KEYED.length;
+
 /** Aggregate a batch of newly stored rows into rollup increments, in a stable key order. */
 export function rollupDeltas(rows: EventRow[]): RollupDelta {
-  const m = new Map<string, number>();
-  const add = (hour: number, dim: string, value: string, p: number) => {
-    const k = `${hour}\u0000${dim}\u0000${p}\u0000${value}`;
-    m.set(k, (m.get(k) ?? 0) + 1);
-  };
+  // Per hour: key = <dimension index digit><priority digit><value>.
+  const hours = new Map<number, Map<string, number>>();
   for (const r of rows) {
     const hour = Math.floor(r.ts / HOUR_US);
-    for (const d of Object.keys(GET) as (keyof typeof GET)[]) add(hour, d, GET[d](r), r.priority);
-    for (const t of r.tags) add(hour, 'tags', t, r.priority);
+    let m = hours.get(hour);
+    if (!m) {
+      m = new Map();
+      hours.set(hour, m);
+    }
+    for (let d = 0; d < KEYED.length; d++) {
+      const k = `${d}${r.priority}${GET[KEYED[d]!](r)}`;
+      m.set(k, (m.get(k) ?? 0) + 1);
+    }
+    for (const t of r.tags) {
+      const k = `${TAGS}${r.priority}${t}`;
+      m.set(k, (m.get(k) ?? 0) + 1);
+    }
   }
   const out: RollupDelta = { hour: [], dim: [], value: [], priority: [], n: [] };
-  for (const k of [...m.keys()].sort()) {
-    const [hour, dim, p, value] = k.split('\u0000') as [string, string, string, string];
-    out.hour.push(Number(hour));
-    out.dim.push(dim);
-    out.value.push(value);
-    out.priority.push(Number(p));
-    out.n.push(m.get(k)!);
+  for (const hour of [...hours.keys()].sort((a, b) => a - b)) {
+    const m = hours.get(hour)!;
+    for (const k of [...m.keys()].sort()) {
+      const d = Number(k[0]);
+      out.hour.push(hour);
+      out.dim.push(d === TAGS ? 'tags' : KEYED[d]!);
+      out.value.push(k.slice(2));
+      out.priority.push(Number(k[1]));
+      out.n.push(m.get(k)!);
+    }
   }
   return out;
 }

@@ -17,7 +17,7 @@ describe.each(storeKinds())('event store contract: $name', (kind) => {
         priority: 'Critical',
         rule: 'Write below etc',
         tags: ['filesystem'],
-        output: 'File below /etc opened for writing (file=/etc/shadow)',
+        output: 'File below /etc opened for writing (file=/etc/shadow ns=kube-system)',
         output_fields: { 'fd.name': '/etc/shadow', 'k8s.ns.name': 'kube-system' },
       }),
       alert({ at: new Date(now - 2 * HOUR), priority: 'Warning', hostname: 'node-b', cluster: 'eu-1' }),
@@ -97,11 +97,13 @@ describe.each(storeKinds())('event store contract: $name', (kind) => {
     expect(await f({ since: '45min', rule: 'Terminal shell in container,Debug rule' })).toBe(2);
   });
 
-  it('free text is a case-insensitive substring over output and field values', async () => {
+  it('free text matches word prefixes in output, rule and hostname', async () => {
     expect(await store.count({ text: 'ETC/SHAD' })).toBe(1);
     expect(await store.count({ text: 'privileged' })).toBe(1);
     expect(await store.count({ text: 'kube-sys' })).toBe(1);
     expect(await store.count({ text: 'no-such-thing-anywhere' })).toBe(0);
+    expect(await store.count({ text: 'hadow' })).toBe(0);
+    expect(await store.count({ text: 'node-b' })).toBe(1);
   });
 
   it('cursor pagination walks newest to oldest without gaps or repeats', async () => {
