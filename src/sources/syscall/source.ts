@@ -305,6 +305,8 @@ export class SyscallSource {
         started: () => {
           this.m.collectorRunning = true;
           this.m.restarts = this.collector?.restarts ?? 0;
+          // After a restart, records were missed while the collector was down: refresh from /proc.
+          if (this.m.restarts > 0) this.table.snapshot();
         },
         exited: (i) => {
           this.m.collectorRunning = false;
