@@ -16,7 +16,6 @@ export const ROLLUP_DIMS = [
   'hostname',
   'cluster',
   'container_image',
-  'container_name',
   'k8s_ns',
   'tags',
 ] as const;
@@ -28,7 +27,6 @@ const GET: Record<Exclude<RollupDim, 'tags'>, (r: EventRow) => string> = {
   hostname: (r) => r.hostname,
   cluster: (r) => r.cluster,
   container_image: (r) => r.containerImage,
-  container_name: (r) => r.containerName,
   k8s_ns: (r) => r.k8sNs,
 };
 

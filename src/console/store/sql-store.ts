@@ -464,7 +464,6 @@ export function rollupSubtractSelects(events: string, tags: string, hourUs: numb
     ['hostname', 'hostname'],
     ['cluster', 'cluster'],
     ['container_image', 'container_image'],
-    ['container_name', 'container_name'],
     ['k8s_ns', 'k8s_ns'],
   ];
   return [

@@ -151,6 +151,10 @@ describe.each(storeKinds())('event store contract: $name', (kind) => {
       3,
     );
     expect((await store.countBy(f, 'source', 10)).rows).toContainEqual({ value: 'k8s_audit', count: 1 });
+    expect((await store.countBy(f, 'container_name', 10)).rows.find((r) => r.value === 'web')?.count).toBe(3);
+    expect((await store.countBy({ ...f, hostnames: ['node-b'] }, 'cluster', 10)).rows).toEqual([
+      { value: 'eu-1', count: 1 },
+    ]);
   });
 
   it('histogram buckets by priority and rules summary with sparkline', async () => {
