@@ -2,7 +2,16 @@
  * Rules-file reader and collector: YAML → lists, macros, rules (with positions), accumulated
  * across files with Falco's define / append / override semantics.
  */
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments, type YAMLMap } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseAllDocuments,
+  type YAMLMap,
+} from 'yaml';
 import { type PriorityLevel, parsePriority } from '../alert/priority.js';
 import { FALCO_ENGINE_VERSION } from '../version.js';
 import type { LoadCode, LoadLocation, LoadMessage, Position } from './api.js';
@@ -137,6 +146,34 @@ const RULE_REPLACEABLE = new Set([
   'skip-if-unknown-filter',
 ]);
 
+/**
+ * Replace aliases by copies of their anchored nodes, in document order. The budget bounds the
+ * nodes copied, so nested aliases ("billion laughs") cannot explode; aliases left over read as
+ * non-scalar values and give a load error.
+ */
+function expandAliases(root: Node): Node {
+  const anchors = new Map<string, Node>();
+  let budget = 100_000;
+  const size = (n: unknown): number => {
+    if (isMap(n)) return n.items.reduce((acc, p) => acc + 1 + size(p.value), 1);
+    if (isSeq(n)) return n.items.reduce((acc: number, it) => acc + size(it), 1);
+    return 1;
+  };
+  const walk = (n: Node): Node => {
+    if (isAlias(n)) {
+      const target = anchors.get(n.source);
+      if (!target) return n;
+      budget -= size(target);
+      return budget < 0 ? n : (target.clone() as Node);
+    }
+    if (isMap(n)) for (const p of n.items) if (p.value) p.value = walk(p.value as Node);
+    if (isSeq(n)) n.items = n.items.map((it) => (it ? walk(it as Node) : it));
+    if ((n as { anchor?: string }).anchor) anchors.set((n as { anchor?: string }).anchor!, n);
+    return n;
+  };
+  return walk(root);
+}
+
 function quoteListItem(s: string): string {
   return s.includes(' ') && !s.startsWith('"') && !s.startsWith("'") ? `"${s}"` : s;
 }
@@ -214,6 +251,8 @@ export class FileReader {
       }
     }
     for (const doc of list) {
+      // Aliases (*anchor) read as their anchored node, as yaml-cpp presents them.
+      if (doc.contents) doc.contents = expandAliases(doc.contents as Node) as typeof doc.contents;
       const root = doc.contents;
       if (root === null || root === undefined) continue;
       if (isScalar(root) && (root.value === null || root.value === '')) continue;

@@ -321,3 +321,36 @@ describe('result forms', () => {
     expect(warned.toJSON().falco_load_results[0]!.warnings[0]!.codedesc).toMatch(/too many evt.type values/);
   });
 });
+
+describe('YAML details', () => {
+  it('reads aliases as their anchored values', () => {
+    const r = load(
+      `- list: shells\n  items: &sh [bash, sh]\n- list: more\n  items: *sh\n- macro: m\n  condition: proc.name in (shells, more)\n- rule: r\n  desc: &d a description\n  condition: evt.type=execve and m\n  output: *d\n  priority: INFO\n`,
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.e.rules()[0]!.output).toBe('a description');
+    expect(r.e.process('syscall', { 'evt.type': 'execve', 'proc.name': 'sh' })).toHaveLength(1);
+  });
+
+  it('accepts several documents and skips empty ones and null items', () => {
+    const r = load(
+      `---\n---\n- rule: a\n  desc: d\n  condition: evt.type=open\n  output: o\n  priority: INFO\n-\n---\n- rule: b\n  desc: d\n  condition: evt.type=open\n  output: o\n  priority: INFO\n`,
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.e.rules().map((x) => x.name)).toEqual(['a', 'b']);
+  });
+});
+
+describe('YAML alias bombs', () => {
+  it('stop with a load error instead of exhausting memory', () => {
+    let y = '- list: l0\n  items: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
+    for (let i = 1; i <= 12; i++)
+      y += `- list: l${i}\n  items: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]\n`;
+    const t0 = performance.now();
+    const r = load(y);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(r.error?.code).toBe('LOAD_ERR_YAML_VALIDATE');
+  });
+});
