@@ -2,9 +2,12 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../../harness/servers.js';
 import { type AgentProc, auditEvent, postEvents, startAgent, writeText } from './agent-process.js';
+
+// processes under a loaded machine: generous per-test limit (the waits inside are bounded)
+vi.setConfig({ testTimeout: 90_000 });
 
 /** Local HTTP receiver recording what http_output posts. */
 async function receiver(delayMs = 0) {
@@ -55,7 +58,7 @@ describe('peregrine agent: audit webhook → rules → channels', () => {
     ]);
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toMatchObject({ accepted: 3 });
-    await waitFor(() => agent.alerts().length >= 2 && rx.bodies.length >= 2, 10_000, 'alerts');
+    await waitFor(() => agent.alerts().length >= 2 && rx.bodies.length >= 2, 20_000, 'alerts');
     const out = agent.alerts();
     expect(out.map((a) => a.rule)).toEqual(['Namespace Created', 'Namespace Created']);
     expect(out[0]).toMatchObject({ priority: 'Notice', source: 'k8s_audit', cluster: 'prod-eu-1' });
@@ -97,7 +100,7 @@ describe('peregrine agent: audit webhook → rules → channels', () => {
     const { renameSync } = await import('node:fs');
     renameSync(alertsFile, `${alertsFile}.1`);
     agent.child.kill('SIGUSR1');
-    await waitFor(() => agent.stderr().includes('outputs reopened'), 5000, 'reopen log');
+    await waitFor(() => agent.stderr().includes('outputs reopened'), 15_000, 'reopen log');
     await postEvents(agent.auditUrl, [auditEvent(10)]);
     await waitFor(
       () => {
@@ -107,7 +110,7 @@ describe('peregrine agent: audit webhook → rules → channels', () => {
           return false;
         }
       },
-      5000,
+      15_000,
       'new file',
     );
   });
@@ -125,7 +128,7 @@ describe('peregrine agent: rule reload', () => {
     const agent = await startAgent({ rules_files: [rules] });
     try {
       await postEvents(agent.auditUrl, [auditEvent(1)]);
-      await waitFor(() => agent.alerts().length === 1, 5000, 'first alert');
+      await waitFor(() => agent.alerts().length === 1, 15_000, 'first alert');
       // broken: picked up by the file watcher, refused with a position
       writeText(rules, `${rule('New Rule')}  condition: [oops\n`);
       await waitFor(() => agent.stderr().includes('rules reload failed'), 10_000, 'reload failure log');
@@ -140,13 +143,13 @@ describe('peregrine agent: rule reload', () => {
         throw new Error(`${e.message}\n${agent.stderr()}`);
       });
       await postEvents(agent.auditUrl, [auditEvent(2)]);
-      await waitFor(() => agent.alerts().length === 2, 5000, 'second alert');
+      await waitFor(() => agent.alerts().length === 2, 15_000, 'second alert');
       expect(agent.alerts()[1]!.rule).toBe('Old Rule');
       // fixed: the new rule is in force
       writeText(rules, rule('New Rule'));
       await waitFor(() => agent.stderr().includes('rules reloaded'), 10_000, 'reload ok');
       await postEvents(agent.auditUrl, [auditEvent(3)]);
-      await waitFor(() => agent.alerts().length === 3, 5000, 'third alert');
+      await waitFor(() => agent.alerts().length === 3, 15_000, 'third alert');
       expect(agent.alerts()[2]!.rule).toBe('New Rule');
       const m = await (await fetch(`http://127.0.0.1:${agent.webPort}/metrics`)).text();
       expect(m).toMatch(/peregrine_rules_reloads_total\{result="error"\} [1-9]/);
@@ -193,6 +196,7 @@ describe('peregrine agent: graceful shutdown', () => {
     const agent = await startAgent({
       http_output: { enabled: true, url: rx.url },
       stdout_output: { enabled: false },
+      shutdown_timeout_ms: 30_000,
     });
     try {
       const events = Array.from({ length: 25 }, (_, i) => auditEvent(100 + i));

@@ -2,9 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { REFDATA, refdataAvailable } from '../../harness/refdata.js';
 import { auditEvent, BIN } from './agent-process.js';
+
+// processes under a loaded machine: generous per-test limit (the waits inside are bounded)
+vi.setConfig({ testTimeout: 90_000 });
 
 const dir = mkdtempSync(join(tmpdir(), 'peregrine-replay-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
