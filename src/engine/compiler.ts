@@ -600,11 +600,6 @@ export const LEAF_PLANS = new WeakMap<Pred, LeafPlan>();
 export type { Cat };
 
 function compileBinary(ctx: CompileCtx, e: BinaryCheckExpr): Pred {
-  const pred = compileBinaryPred(ctx, e);
-  return pred;
-}
-
-function compileBinaryPred(ctx: CompileCtx, e: BinaryCheckExpr): Pred {
   const lhs = compileLhs(ctx, e.left);
   const op = e.op;
   ctx.operators.add(e.modifier ? `${op} ${e.modifier}` : op);

@@ -17,7 +17,7 @@ import {
 } from './compiler.js';
 import { type Collection, type ExceptionInfo, LoadError, type RuleRaw } from './loader.js';
 import { type CompiledOutput, compileOutput } from './output.js';
-import { type Expr, exprToString, ParseError, type Pos, parseCondition } from './parser.js';
+import { type Expr, ParseError, type Pos, parseCondition } from './parser.js';
 import { makeMessage } from './results.js';
 
 export interface CompiledRule {
@@ -159,9 +159,7 @@ export function compileCollection(col: Collection, opts: CompileOptions): Compil
   };
   const condLocs = (base: LoadLocation[], text: string, pos: Pos | undefined): LoadLocation[] => {
     if (!pos) return base;
-    const fileName = base[0]?.position.name ?? '';
     const short = text.length > 20 ? `"${text.slice(0, 17)}..."` : `"${text}"`;
-    void fileName;
     return [
       ...base,
       {
@@ -419,7 +417,5 @@ export function compileCollection(col: Collection, opts: CompileOptions): Compil
   } catch (e) {
     if (e instanceof Failure) throw new LoadError(e.msg);
     throw e;
-  } finally {
-    void exprToString;
   }
 }
