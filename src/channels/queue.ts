@@ -24,6 +24,8 @@ export class OutputQueue {
   private closed = false;
   private idleWaiters: Array<() => void> = [];
   dropped = 0;
+  /** Alerts handed to the channels and not yet delivered by all of them. */
+  private inflight = 0;
 
   constructor(
     private readonly channels: readonly Channel[],
@@ -63,6 +65,7 @@ export class OutputQueue {
           this.head = 0;
         }
         this.hooks.onDepth?.(this.depth);
+        this.inflight = batch.length;
         await Promise.all(
           this.channels.map(async (ch) => {
             try {
@@ -76,6 +79,7 @@ export class OutputQueue {
             }
           }),
         );
+        this.inflight = 0;
       }
     } finally {
       this.running = false;
@@ -98,7 +102,7 @@ export class OutputQueue {
 
   /**
    * Stop accepting alerts and wait for the queue to drain, at most `timeoutMs`.
-   * Returns the number of alerts still undelivered when the time ran out.
+   * Returns the number of alerts still undelivered when the time ran out (queued or in flight).
    */
   async drain(timeoutMs: number): Promise<number> {
     this.closed = true;
@@ -110,7 +114,7 @@ export class OutputQueue {
       }),
     ]);
     clearTimeout(timer);
-    return timedOut ? this.depth : 0;
+    return timedOut ? this.depth + this.inflight : 0;
   }
 
   /** Reopen every channel that supports it (SIGUSR1). */
