@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
@@ -394,6 +395,8 @@ int main(int argc, char **argv) {
     sel_len += (size_t)snprintf(sel_names + sel_len, sizeof(sel_names) - sel_len, "%s%s", sel_len ? "," : "", n);
   }
 
+  /* Exit with the agent even if it dies without closing our stdout. */
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
   signal(SIGPIPE, SIG_IGN);
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);

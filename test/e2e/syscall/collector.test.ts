@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultCollectorPath } from '../../../src/sources/syscall/collector.js';
 import { type Frame, FrameReader, Kind } from '../../../src/sources/syscall/frame.js';
 import { liveOrSkip } from '../../harness/live.js';
+import { waitFor } from '../../harness/servers.js';
 
 const live = liveOrSkip('collector binary e2e');
 const BIN = defaultCollectorPath();
@@ -29,7 +30,7 @@ describe.runIf(live)('peregrine-collector', () => {
   it('JSON mode: hello, exec with argv, selected syscalls, stats', async () => {
     const child = spawn(
       BIN,
-      ['--format', 'json', '--syscalls', 'openat', '--stats-ms', '200', '--duration', '4'],
+      ['--format', 'json', '--syscalls', 'openat', '--stats-ms', '200', '--duration', '2'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -38,7 +39,7 @@ describe.runIf(live)('peregrine-collector', () => {
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString('utf8');
     });
-    await new Promise((r) => setTimeout(r, 2500));
+    await waitFor(async () => out.includes('"kind":"hello"'), 15_000, 'the hello line (programs attached)');
     spawnSync('sh', ['-c', 'cat /etc/hostname > /dev/null; echo pg-json-mode > /dev/null']);
     await new Promise((r) => child.once('exit', r));
     const objs = out
@@ -63,7 +64,7 @@ describe.runIf(live)('peregrine-collector', () => {
     const reader = new FrameReader();
     const onData = (c: Buffer) => reader.push(c, (f) => frames.push(f));
     child.stdout.on('data', onData);
-    await new Promise((r) => setTimeout(r, 2500)); // loaded
+    await waitFor(async () => frames.some((f) => f.kind === Kind.Hello), 15_000, 'the hello frame');
     child.stdout.pause(); // stall: the pipe fills, the loader blocks, the ring buffer overflows
     spawnSync(LOADGEN, ['--seconds', '1.5']);
     child.stdout.resume();
