@@ -153,17 +153,24 @@ const RULE_REPLACEABLE = new Set([
  */
 function expandAliases(root: Node): Node {
   const anchors = new Map<string, Node>();
-  let budget = 100_000;
-  const size = (n: unknown): number => {
-    if (isMap(n)) return n.items.reduce((acc, p) => acc + 1 + size(p.value), 1);
-    if (isSeq(n)) return n.items.reduce((acc: number, it) => acc + size(it), 1);
-    return 1;
+  let budget = 20_000;
+  /** Node count of `n`, stopping once it exceeds `limit`. */
+  const size = (n: unknown, limit: number): number => {
+    let count = 0;
+    const stack: unknown[] = [n];
+    while (stack.length > 0 && count <= limit) {
+      const x = stack.pop();
+      count++;
+      if (isMap(x)) for (const p of x.items) stack.push(p.value);
+      else if (isSeq(x)) for (const it of x.items) stack.push(it);
+    }
+    return count;
   };
   const walk = (n: Node): Node => {
     if (isAlias(n)) {
       const target = anchors.get(n.source);
-      if (!target) return n;
-      budget -= size(target);
+      if (!target || budget <= 0) return n;
+      budget -= size(target, budget);
       return budget < 0 ? n : (target.clone() as Node);
     }
     if (isMap(n)) for (const p of n.items) if (p.value) p.value = walk(p.value as Node);
