@@ -42,6 +42,8 @@ export interface HttpOutputConfig {
   max_retries: number;
   /** peregrine: per-request timeout in ms. */
   timeout_ms: number;
+  /** peregrine: requests in flight at once (1 = strictly in order, as Falco). */
+  concurrency: number;
 }
 export interface SyslogOutputConfig {
   enabled: boolean;
@@ -140,6 +142,7 @@ const SCHEMA: Record<string, { kind: Kind; def: unknown; env?: string }> = {
   'http_output.echo': { kind: 'bool', def: false },
   'http_output.max_retries': { kind: 'int', def: 3 },
   'http_output.timeout_ms': { kind: 'int', def: 5000 },
+  'http_output.concurrency': { kind: 'int', def: 4 },
   'syslog_output.enabled': { kind: 'bool', def: true },
   'syslog_output.socket': { kind: 'string', def: '/dev/log' },
   'syslog_output.server': { kind: 'string', def: '' },

@@ -68,7 +68,8 @@ export function httpTlsOptions(cfg: HttpOutputConfig): {
 
 /**
  * POSTs one alert per request to `url` (Falco's http_output), reusing connections
- * through one undici Agent. 5xx answers and connection errors are retried with
+ * through one undici Agent, with up to `concurrency` requests in flight (1 keeps
+ * Falco's strict order). 5xx answers and connection errors are retried with
  * exponential backoff up to max_retries; other non-2xx answers fail at once.
  */
 export function httpChannel(cfg: HttpOutputConfig, opts: HttpChannelOptions): Channel {
@@ -76,7 +77,7 @@ export function httpChannel(cfg: HttpOutputConfig, opts: HttpChannelOptions): Ch
   const dispatcher: Dispatcher = new Agent({
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 600_000,
-    connections: 4,
+    connections: Math.max(1, cfg.concurrency),
     connect: { ...tls, keepAlive: cfg.keep_alive, timeout: cfg.timeout_ms },
     headersTimeout: cfg.timeout_ms,
     bodyTimeout: cfg.timeout_ms,
@@ -119,14 +120,20 @@ export function httpChannel(cfg: HttpOutputConfig, opts: HttpChannelOptions): Ch
     async send(items: readonly OutputItem[]) {
       let firstError: Error | undefined;
       let failed = 0;
-      for (const it of items) {
-        try {
-          await post(it.line);
-        } catch (e) {
-          firstError ??= e as Error;
-          failed++;
+      let next = 0;
+      // up to `concurrency` requests in flight, each alert its own request
+      const worker = async () => {
+        while (next < items.length) {
+          const it = items[next++]!;
+          try {
+            await post(it.line);
+          } catch (e) {
+            firstError ??= e as Error;
+            failed++;
+          }
         }
-      }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(cfg.concurrency, items.length)) }, worker));
       if (firstError) throw Object.assign(firstError, { failed });
     },
     async close() {

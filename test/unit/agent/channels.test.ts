@@ -53,6 +53,7 @@ const httpCfg = (url: string, over: Partial<HttpOutputConfig> = {}): HttpOutputC
   echo: false,
   max_retries: 3,
   timeout_ms: 5000,
+  concurrency: 1,
   ...over,
 });
 
@@ -222,6 +223,16 @@ describe('http channel', () => {
     expect(retries).toEqual([1, 2]);
     // 22 requests over at most two kept-alive connections
     expect(connections).toBeLessThanOrEqual(2);
+    // with concurrency 4: all delivered, each its own request, over at most 4 connections
+    const before = connections;
+    bodies.length = 0;
+    const ch4 = httpChannel(httpCfg(url, { concurrency: 4 }), { json: true, backoffMs: 5 });
+    await ch4.send(items);
+    expect(bodies.map((b) => JSON.parse(b).output_fields.n).sort((a, b) => a - b)).toEqual(
+      items.map((_, i) => i),
+    );
+    expect(connections - before).toBeLessThanOrEqual(4);
+    await ch4.close();
     await ch.close();
     srv.close();
   });
