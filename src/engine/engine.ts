@@ -55,6 +55,11 @@ interface Active {
   match: Match;
   level: PriorityLevel;
   enabled: boolean;
+  /**
+   * Position in the buckets. Rules enabled at load time keep their first-definition order; a rule
+   * enabled later by a selection goes to the end of its buckets, as in Falco.
+   */
+  order: number;
 }
 
 /** Rules of one event type, in evaluation order, with a generated first-match dispatcher. */
@@ -181,6 +186,7 @@ class EngineImpl implements Engine {
   /** Incremented for every event evaluated: generated macro functions memoise per event. */
   private readonly epoch = { v: 0 };
   private lastSource = '';
+  private nextOrder = 0;
   private lastState: SourceState | undefined;
 
   constructor(private readonly opts: EngineOptions & ExtraOptions & { bind?: boolean }) {
@@ -302,6 +308,7 @@ class EngineImpl implements Engine {
     const compiled = this.compiled;
     this.actives = [];
     if (!compiled) return;
+    this.nextOrder = compiled.rules.length;
     for (const r of compiled.rules) {
       if (r.raw.priority > this.threshold) continue;
       const info: RuleInfo = {
@@ -317,6 +324,7 @@ class EngineImpl implements Engine {
         capture_duration: r.raw.capture_duration,
       };
       const a: Active = {
+        order: this.actives.length,
         rule: r,
         info,
         level: r.raw.priority,
@@ -337,6 +345,7 @@ class EngineImpl implements Engine {
         const byName = spec.rule !== undefined && matchesWildcard(spec.rule, a.info.name);
         const byTag = spec.tag !== undefined && a.info.tags.includes(spec.tag);
         if (byName || byTag) {
+          if (enable && !a.enabled) a.order = this.nextOrder++;
           a.enabled = enable;
           a.info.enabled = enable;
         }
@@ -363,10 +372,8 @@ class EngineImpl implements Engine {
         shared: new Map(),
       });
     }
-    for (const a of this.actives) {
-      if (!a.enabled) continue;
-      this.states.get(a.rule.raw.source)?.all.push(a);
-    }
+    const enabled = this.actives.filter((a) => a.enabled).sort((x, y) => x.order - y.order);
+    for (const a of enabled) this.states.get(a.rule.raw.source)?.all.push(a);
     for (const st of this.states.values()) {
       if (!st.indexed) continue;
       for (const t of st.def.eventTypes!) st.byType.set(t, this.bucket(st, t));

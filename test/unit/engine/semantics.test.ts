@@ -377,3 +377,20 @@ describe('text sanitising and evt.dir', () => {
     expect(e.toAlert(m[0]!, ev, { json_include_message_property: true }).message).toBe('n=a\uFFFDb');
   });
 });
+
+describe('bucket order after selection', () => {
+  it('a rule enabled later by a selection goes to the end of its buckets (Falco order)', () => {
+    const yaml =
+      rule('early', 'evt.type=open', 'WARNING', '  enabled: false\n') +
+      rule('late', 'evt.type=open') +
+      rule('other', 'evt.type=open');
+    const e = engine();
+    e.load([{ name: 'a', content: yaml }]);
+    expect(e.process('syscall', { 'evt.type': 'open' }).map((m) => m.rule.name)).toEqual(['late']);
+    e.select([{ enable: { rule: 'early' } }]);
+    expect(e.process('syscall', { 'evt.type': 'open' }).map((m) => m.rule.name)).toEqual(['late']);
+    e.select([{ disable: { rule: 'late' } }, { disable: { rule: 'other' } }]);
+    expect(e.process('syscall', { 'evt.type': 'open' }).map((m) => m.rule.name)).toEqual(['early']);
+    expect(e.rules().map((r) => r.name)).toEqual(['early', 'late', 'other']);
+  });
+});
