@@ -191,6 +191,22 @@ describe('peregrine agent: rule reload', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('rules failed to load');
     expect(r.stderr).toContain('ka.nosuchfield');
+    // --check validates config and rules without starting anything
+    const bad = spawnSync(process.execPath, [BIN, 'agent', '--check', '-r', join(d, 'bad.yaml')], {
+      encoding: 'utf8',
+    });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('ka.nosuchfield');
+    const good = spawnSync(process.execPath, [BIN, 'agent', '--check'], { encoding: 'utf8' });
+    expect(good.status, good.stderr).toBe(0);
+    expect(good.stdout).toContain('config and rules ok');
+    const wrong = spawnSync(
+      process.execPath,
+      [BIN, 'agent', '--check', '-o', 'outputs_queue.capacity=lots'],
+      { encoding: 'utf8' },
+    );
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toContain('outputs_queue.capacity: expected a non-negative integer');
   });
 });
 

@@ -129,6 +129,9 @@ describe('agent config', () => {
       /stdout_output\.enabled: expected a boolean/,
     );
     expect(() => loadConfig({ file, env: {}, overrides: ['novalue'] })).toThrow(/-o expects key.path=value/);
+    const warnings: string[] = [];
+    loadConfig({ file, env: {}, overrides: ['stdout_output.enabeld=false'], warn: (w) => warnings.push(w) });
+    expect(warnings).toEqual(['-o stdout_output.enabeld: unknown configuration key (ignored)']);
   });
 
   it('-o appends to lists with [] and expands environment references', () => {
