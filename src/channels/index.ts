@@ -3,6 +3,7 @@
  * the lines channels write (Falco JSON or the text line).
  */
 
+import { existsSync } from 'node:fs';
 import type { AgentConfig } from '../agent/config.js';
 import { alertToJson, type FalcoAlert } from '../alert/falco-alert.js';
 import type { Logger } from '../common/log.js';
@@ -94,6 +95,13 @@ export function createChannels(cfg: AgentConfig, log: Logger): Channel[] {
         echo: (body) => process.stdout.write(body.endsWith('\n') ? body : `${body}\n`),
       }),
     );
-  if (cfg.syslog_output.enabled) out.push(syslogChannel(cfg.syslog_output));
+  if (cfg.syslog_output.enabled) {
+    if (!cfg.syslog_output.server && !existsSync(cfg.syslog_output.socket))
+      log.warn('syslog_output is enabled but the syslog socket does not exist: syslog alerts will fail', {
+        socket: cfg.syslog_output.socket,
+        hint: 'set syslog_output.enabled=false or syslog_output.server=host:port',
+      });
+    out.push(syslogChannel(cfg.syslog_output));
+  }
   return out;
 }
