@@ -672,6 +672,13 @@ function compileBinary(ctx: CompileCtx, e: BinaryCheckExpr): Pred {
     });
   }
   for (const v of values) {
+    if (/^(tolower|toupper|b64|basename|len|join|concat|getopt)\(.*\)$/.test(v)) {
+      ctx.warnings.push({
+        code: 'LOAD_COMPILE_CONDITION',
+        message: `'${v}' may be a valid field transformer misused as a const string value`,
+        pos: e.pos,
+      });
+    }
     if (/^[a-z][a-z0-9_]*(\.[a-zA-Z0-9_]+)+$/.test(v) && ctx.src.fields.has(v)) {
       ctx.warnings.push({
         code: 'LOAD_COMPILE_CONDITION',

@@ -296,6 +296,9 @@ describe('load warnings', () => {
     expect(load(RULE('r', 'evt.type=open and proc.name regex bash')).warnings[0]?.message).toMatch(
       /may be optimized with simpler operators/,
     );
+    expect(load(RULE('r', `evt.type=open and proc.name = 'tolower(proc.pname)'`)).warnings[0]?.message).toBe(
+      "'tolower(proc.pname)' may be a valid field transformer misused as a const string value",
+    );
   });
 });
 

@@ -215,6 +215,7 @@ describe('transformers', () => {
   it('rejects transformers on the wrong field types', () => {
     expect(() => ruleEngine('tolower(proc.pid) = 1')).toThrow(/does not support field type/);
     expect(() => ruleEngine('join(",") = x')).toThrow(/expects 2 argument/);
+    expect(() => ruleEngine('getopt(proc.args, "a:") = x')).toThrow(/transformer 'getopt' is not supported/);
   });
 });
 
