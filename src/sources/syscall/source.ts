@@ -5,7 +5,7 @@
  * EventSource (name, extractor, start, stop, info).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import type { Logger } from '../../common/log.js';
 import { containerFromCgroupPath } from '../../state/cgroup.js';
 import { type ContainerInfo, ContainerRegistry } from '../../state/containers.js';
@@ -175,19 +175,30 @@ class LiveContext implements EventContext {
   }
   user(uid: number): UserEntry | undefined {
     const p = this.p;
-    if (!p) return this.src.users.user(uid, '', 0);
-    return this.src.users.user(uid, p.containerId, p.pid, ...this.containerPids());
+    if (!p?.containerId) return this.src.users.user(uid, '', 0);
+    const [first = 0, ...rest] = this.containerPids();
+    return this.src.users.user(uid, p.containerId, first, ...rest);
   }
   group(gid: number): GroupEntry | undefined {
     const p = this.p;
-    if (!p) return this.src.users.group(gid, '', 0);
-    return this.src.users.group(gid, p.containerId, p.pid, ...this.containerPids());
+    if (!p?.containerId) return this.src.users.group(gid, '', 0);
+    const [first = 0, ...rest] = this.containerPids();
+    return this.src.users.group(gid, p.containerId, first, ...rest);
   }
-  /** Other processes whose root is the container's: its parent, and the container's init. */
+  /**
+   * Other processes whose root is the container's: its parent when that is in the same
+   * container (a `podman exec`'d process has a host parent), and the container's init.
+   */
   private containerPids(): number[] {
     const p = this.p;
     if (!p?.containerId) return [];
-    const out = [p.ppid];
+    // A process still in the host's mount namespace (the runtime's init before pivot_root)
+    // would show the host's files: skip it.
+    const inContainerFs = (q: ProcessEntry | undefined) => !q?.mntns || q.mntns !== this.src.hostMntns;
+    const out: number[] = [];
+    if (inContainerFs(p)) out.push(p.pid);
+    const parent = this.src.table.peek(p.ppid);
+    if (parent?.containerId === p.containerId && inContainerFs(parent)) out.push(p.ppid);
     const init = this.container()?.pid;
     if (init) out.push(init);
     return out;
@@ -218,6 +229,8 @@ export class SyscallSource {
   readonly table: ProcessTable;
   readonly users: UserDb;
   readonly containers: ContainerRegistry;
+  /** Mount namespace of the host (pid 1): a container process still in it is not in its own root yet. */
+  readonly hostMntns: number;
   private collector: CollectorProcess | undefined;
   private onEvent: ((ev: SyscallEvent) => void) | undefined;
   private names = new Map<number, string>();
@@ -260,6 +273,13 @@ export class SyscallSource {
       onError: (msg) => opts.log?.warn(msg),
     });
     this.dropTokens = opts.dropAlertMaxBurst ?? 1;
+    let mnt = 0;
+    try {
+      mnt = Number(/\[(\d+)\]/.exec(readlinkSync(`${opts.procRoot ?? '/proc'}/1/ns/mnt`))?.[1] ?? 0);
+    } catch {
+      mnt = 0;
+    }
+    this.hostMntns = mnt;
   }
 
   /** Snapshot /proc, start the collector; resolves once its programs are loaded. */
