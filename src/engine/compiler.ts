@@ -914,8 +914,23 @@ export function evtTypeSet(e: Expr, negated = false): EvtSet {
     case 'unary':
       return ALL();
     case 'binary': {
+      if (e.left.kind === 'transformer' && usesEvtType(e.left)) {
+        throw new CompileError(
+          'event code search does not support `evt.type` checks with transformers',
+          e.pos,
+        );
+      }
       if (e.left.kind !== 'field' || e.left.arg !== undefined) return ALL();
       const name = e.left.name;
+      if (
+        (name === 'evt.type' || name === 'syscall.type') &&
+        (e.right.kind === 'val' || e.right.kind === 'transformer')
+      ) {
+        throw new CompileError(
+          'event code search does not support `evt.type` checks against other fields',
+          e.pos,
+        );
+      }
       let s: EvtSet | undefined;
       if (
         (name === 'evt.type' || name === 'syscall.type') &&
@@ -939,6 +954,14 @@ export function evtTypeSet(e: Expr, negated = false): EvtSet {
       return negated ? { neg: !s.neg, names: s.names } : s;
     }
   }
+}
+
+function usesEvtType(t: TransformerExpr): boolean {
+  return t.args.some((a) =>
+    a.kind === 'field'
+      ? a.name === 'evt.type' || a.name === 'syscall.type'
+      : a.kind === 'transformer' && usesEvtType(a),
+  );
 }
 
 /** Concrete names of a set against the known universe. */

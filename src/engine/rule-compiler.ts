@@ -335,6 +335,7 @@ export function compileCollection(col: Collection, opts: CompileOptions): Compil
         fail('LOAD_ERR_COMPILE_CONDITION', e.message, r.condLoc, condText, e.pos);
       }
       for (const w of ctx.warnings) warn(w.code, w.message, r.condLoc, condText, w.pos, w.deprecatedField);
+      // computed (and checked) in the try block above
       const evt = src.eventTypes ? evtTypeSet(resolved) : { neg: true, names: new Set<string>() };
       if (src.eventTypes && r.warn_evttypes) {
         const n = expandEvtSet(evt, src.eventTypes).size;

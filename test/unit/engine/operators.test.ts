@@ -183,6 +183,12 @@ describe('operators', () => {
   it('validates evt.type values', () => {
     expect(() => ruleEngine('evt.type = not_an_event')).toThrow(/unknown event type not_an_event/);
     expect(hit('evt.type in (open, openat)', {})).toBe(true);
+    expect(() => ruleEngine('toupper(evt.type) = OPEN')).toThrow(
+      /does not support `evt.type` checks with transformers/,
+    );
+    expect(() => ruleEngine('evt.type = val(proc.name)')).toThrow(
+      /does not support `evt.type` checks against other fields/,
+    );
   });
 });
 
