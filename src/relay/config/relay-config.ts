@@ -58,7 +58,7 @@ export function globalDefaults(): ConfigTree {
       notlspaths: [],
     },
     intake: { maxbodybytes: 4 * 1024 * 1024, bearertoken: '' },
-    spool: { dir: './data', segmentbytes: 64 * 1024 * 1024, memoryrecords: 50_000 },
+    spool: { dir: './data', segmentbytes: 16 * 1024 * 1024, memoryrecords: 50_000 },
     delivery: { initialbackoff: '200ms', maxbackoff: '30s', maxattempts: 0, maxage: '24h', timeout: '10s' },
   };
 }

@@ -7,6 +7,7 @@
  * moment re-delivers at most what was in flight (at least once). With maxconcurrentrequests = 1 (the
  * default) delivery is in spool order, retries included.
  */
+import { setMaxListeners } from 'node:events';
 import type { FalcoAlert } from '../../alert/falco-alert.js';
 import type { Logger } from '../../common/log.js';
 import { compileRoute, Deduper, type Matcher, type RouteSpec } from '../router/route.js';
@@ -68,7 +69,7 @@ export class SinkPipeline {
   private readonly stop = new AbortController();
   private readonly match: Matcher;
   private readonly dedup: Deduper<number> | undefined;
-  private dirty = false;
+  private savedSeq = -1;
   private saving = false;
   private timers: NodeJS.Timeout[] = [];
   private loops: Promise<void>[] = [];
@@ -87,12 +88,14 @@ export class SinkPipeline {
     private readonly metrics: RelayMetrics,
     private readonly log: Logger,
   ) {
+    // every concurrent send and wait listens on the stop signal
+    setMaxListeners(0, this.stop.signal);
     this.match = compileRoute(route);
     this.dedup = opts.dedupWindowMs > 0 ? new Deduper(opts.dedupWindowMs, opts.dedupFields) : undefined;
     this.highWater = Math.max(1024, opts.batchSize * opts.concurrency * 4);
     metrics.addSink({
       name: sink.name,
-      backlog: () => Math.max(0, this.spool.lastSeq - this.cursor),
+      backlog: () => Math.max(0, this.spool.visibleSeq - this.cursor),
       oldestAgeSeconds: () => this.oldestAgeSeconds(),
     });
   }
@@ -103,7 +106,7 @@ export class SinkPipeline {
 
   /** Records after the cursor (filtered ones included until read). */
   get backlog(): number {
-    return Math.max(0, this.spool.lastSeq - this.cursor);
+    return Math.max(0, this.spool.visibleSeq - this.cursor);
   }
 
   oldestAgeSeconds(now = Date.now()): number {
@@ -116,10 +119,15 @@ export class SinkPipeline {
   }
 
   start(): void {
-    const saved = this.cursors.load(this.sink.name);
+    let saved = this.cursors.load(this.sink.name);
+    // A cursor past the spool's end means records were lost with the page cache (power loss) and their
+    // numbers will be reused: start from the durable end so nothing new is skipped.
+    if (saved !== undefined && saved > this.spool.lastSeq) saved = this.spool.lastSeq;
     // A sink seen for the first time starts at the current end of the spool (no replay of old history).
     this.cursor = saved ?? this.spool.lastSeq;
-    if (saved === undefined) this.cursors.saveSync(this.sink.name, this.cursor);
+    if (saved === undefined || saved !== this.cursors.load(this.sink.name))
+      this.cursors.saveSync(this.sink.name, this.cursor);
+    this.savedSeq = this.cursor;
     this.readSeq = this.cursor;
     this.loops.push(this.readLoop());
     for (let i = 0; i < this.opts.concurrency; i++) this.loops.push(this.sendLoop());
@@ -312,29 +320,27 @@ export class SinkPipeline {
 
   private markDone(seqs: number[]): void {
     for (const s of seqs) this.done.add(s);
-    let moved = false;
     while (this.head < this.order.length && this.done.has(this.order[this.head]!.seq)) {
       const s = this.order[this.head]!.seq;
       this.done.delete(s);
       this.cursor = s;
       this.head++;
-      moved = true;
     }
     if (this.head > 4096 && this.head * 2 > this.order.length) {
       this.order.splice(0, this.head);
       this.head = 0;
     }
-    if (moved) this.dirty = true;
   }
 
   private async saveCursor(): Promise<void> {
-    if (!this.dirty || this.saving) return;
-    this.dirty = false;
+    // never persist a position beyond what is durable
+    const target = Math.min(this.cursor, this.spool.lastSeq);
+    if (target === this.savedSeq || this.saving) return;
     this.saving = true;
     try {
-      await this.cursors.save(this.sink.name, this.cursor);
+      await this.cursors.save(this.sink.name, target);
+      this.savedSeq = target;
     } catch (e) {
-      this.dirty = true;
       this.log.error('cursor save failed', { sink: this.name, error: (e as Error).message });
     } finally {
       this.saving = false;
@@ -359,7 +365,7 @@ export class SinkPipeline {
     await Promise.allSettled(this.loops);
     // Held dedup items are not acknowledged: they are read again on the next start.
     while (this.saving) await new Promise((r) => setTimeout(r, 5));
-    this.cursors.saveSync(this.sink.name, this.cursor);
+    this.cursors.saveSync(this.sink.name, Math.min(this.cursor, this.spool.lastSeq));
     await this.sink.close().catch(() => undefined);
   }
 }

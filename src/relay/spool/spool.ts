@@ -11,13 +11,15 @@
 import {
   closeSync,
   fdatasync,
+  fdatasyncSync,
   fstatSync,
+  fsyncSync,
   ftruncateSync,
   mkdirSync,
   openSync,
   readdirSync,
   readSync,
-  write,
+  writeSync,
 } from 'node:fs';
 import { open as openAsync, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -46,6 +48,16 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+interface InFlight {
+  recs: SpoolRecord[];
+  batch: Pending[];
+  state: 'syncing' | 'durable' | 'failed';
+  error?: Error;
+}
+
+/** fdatasyncs allowed in flight at once (pipelined group commit). */
+const MAX_SYNCS = 2;
+
 export class SpoolUnavailable extends Error {}
 
 const SEG_RE = /^(\d{20})\.seg$/;
@@ -59,11 +71,21 @@ export class Spool {
   private fd = -1;
   private size = 0;
   private nextSeq = 1;
-  /** Highest durable sequence number. */
+  /** Highest durable (fsynced, acknowledged) sequence number. */
   lastSeq = 0;
+  /**
+   * Highest written sequence number. Readers see records as soon as they are written, before their fsync
+   * completes, so delivery latency does not include the disk flush. This is safe for at-least-once: if that
+   * fsync fails the intake answers 503 and the sender retries (a duplicate, not a loss); cursors are never
+   * saved beyond `lastSeq`, so a record lost with the page cache is never skipped.
+   */
+  visibleSeq = 0;
   private mem: SpoolRecord[] = [];
   private pending: Pending[] = [];
   private flushing = false;
+  private inflight: InFlight[] = [];
+  private syncsInFlight = 0;
+  private rollPending = false;
   private waiters: Array<() => void> = [];
   private readonly segmentBytes: number;
   private readonly memoryRecords: number;
@@ -72,6 +94,8 @@ export class Spool {
   lastError: Error | undefined;
   /** Number of fsyncs done (group commit shows as appends ≫ fsyncs). */
   fsyncs = 0;
+  /** Total milliseconds spent waiting for fdatasync (fsyncMs / fsyncs = mean fsync latency). */
+  fsyncMs = 0;
 
   constructor(
     readonly dir: string,
@@ -92,13 +116,13 @@ export class Spool {
       .sort((a, b) => a.first - b.first);
     const last = this.segments[this.segments.length - 1];
     if (last) {
+      // The valid prefix ends at the first line that does not parse: a torn record or the zero fill.
+      // Writing resumes there; whatever follows is overwritten.
       const { lastSeq, validBytes } = scanSegment(last.file);
-      const fd = openSync(last.file, 'r+');
-      if (fstatSync(fd).size !== validBytes) ftruncateSync(fd, validBytes);
-      closeSync(fd);
       this.lastSeq = lastSeq ?? last.first - 1;
+      this.visibleSeq = this.lastSeq;
       this.nextSeq = this.lastSeq + 1;
-      this.fd = openSync(last.file, 'a');
+      this.fd = openSync(last.file, 'r+');
       this.size = validBytes;
     } else {
       this.newSegment();
@@ -110,11 +134,27 @@ export class Spool {
     return this.segments[0]?.first ?? this.nextSeq;
   }
 
+  /**
+   * Start a segment named after the next sequence number. The file is filled with zeros up front (like a
+   * database WAL) so that appends overwrite allocated blocks: fdatasync then flushes data only, without an
+   * ext4 journal commit for the growing file size, which is most of an fsync's cost on a busy disk. If the
+   * fill fails (disk nearly full) the segment simply grows as it is written.
+   */
   private newSegment(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
     const file = join(this.segDir, `${pad(this.nextSeq)}.seg`);
-    this.fd = openSync(file, 'a');
+    const fd = openSync(file, 'w+');
+    try {
+      const zeros = Buffer.alloc(Math.min(1 << 20, this.segmentBytes));
+      for (let off = 0; off < this.segmentBytes; off += zeros.length)
+        writeSync(fd, zeros, 0, Math.min(zeros.length, this.segmentBytes - off), off);
+      fdatasyncSync(fd);
+    } catch {
+      ftruncateSync(fd, 0);
+    }
+    syncDir(this.segDir);
+    this.fd = fd;
     this.size = 0;
     this.segments.push({ first: this.nextSeq, file });
   }
@@ -130,61 +170,100 @@ export class Spool {
       this.pending.push({ recs, resolve: () => resolve(recs), reject });
       if (!this.flushing) {
         this.flushing = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => {
+          this.flushing = false;
+          this.kick();
+        });
       }
     });
   }
 
-  private flush(): void {
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) {
-      this.flushing = false;
-      return;
-    }
-    const recs = batch.flatMap((p) => p.recs);
-    let text = '';
-    for (const r of recs) text += `${r.seq}\t${r.receivedAt}\t${r.json}\n`;
-    const buf = Buffer.from(text);
-    const done = (err: Error | null) => {
-      if (err) {
-        this.lastError = err;
-        // Cut any partial write so the file stays a clean sequence of records.
-        try {
-          ftruncateSync(this.fd, this.size);
-        } catch {
-          /* reopen on the next roll */
+  /**
+   * Group commit, pipelined: everything pending is written in one write (synchronous, so file order = sequence
+   * order) and an fdatasync is started for it; up to MAX_SYNCS fsyncs may be in flight, so requests that arrive
+   * during an fsync do not wait for it to finish before theirs starts. A batch is acknowledged when its own
+   * fsync succeeds, in sequence order.
+   */
+  private kick(): void {
+    while (this.pending.length && this.syncsInFlight < MAX_SYNCS && !this.rollPending) {
+      const batch = this.pending;
+      this.pending = [];
+      const recs = batch.flatMap((p) => p.recs);
+      let text = '';
+      for (const r of recs) text += `${r.seq}\t${r.receivedAt}\t${r.json}\n`;
+      const buf = Buffer.from(text);
+      try {
+        if (this.fd < 0) throw new Error('no open segment');
+        let off = 0;
+        while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off, this.size + off);
+      } catch (err) {
+        this.fail(batch, err as Error);
+        continue;
+      }
+      this.size += buf.length;
+      this.visibleSeq = recs[recs.length - 1]!.seq;
+      this.remember(recs);
+      this.notify();
+      const entry: InFlight = { recs, batch, state: 'syncing' };
+      this.inflight.push(entry);
+      this.syncsInFlight++;
+      if (this.size >= this.segmentBytes) this.rollPending = true;
+      const t0 = performance.now();
+      fdatasync(this.fd, (err) => {
+        this.fsyncMs += performance.now() - t0;
+        this.syncsInFlight--;
+        if (err) {
+          entry.state = 'failed';
+          entry.error = err;
+        } else {
+          entry.state = 'durable';
+          this.fsyncs++;
         }
-        const e = new SpoolUnavailable(`spool write failed: ${err.message}`);
-        for (const p of batch) p.reject(e);
-      } else {
-        this.lastError = undefined;
-        this.fsyncs++;
-        this.size += buf.length;
-        this.lastSeq = recs[recs.length - 1]!.seq;
-        this.remember(recs);
-        for (const p of batch) p.resolve();
-        const w = this.waiters;
-        this.waiters = [];
-        for (const f of w) f();
-        if (this.size >= this.segmentBytes) {
+        this.settle();
+        if (this.closed) {
+          if (this.syncsInFlight === 0) this.closeFd();
+          return;
+        }
+        if (this.rollPending && this.syncsInFlight === 0) {
+          this.rollPending = false;
           try {
             this.newSegment();
           } catch (e) {
             this.lastError = e as Error;
           }
         }
-      }
-      this.flush();
-    };
-    if (this.fd < 0) {
-      done(new Error('no open segment'));
-      return;
+        this.kick();
+      });
     }
-    writeAll(this.fd, buf, (err) => {
-      if (err) return done(err);
-      fdatasync(this.fd, (err2) => done(err2));
-    });
+  }
+
+  private fail(batch: Pending[], err: Error): void {
+    this.lastError = err;
+    // Nothing to undo: `size` did not move, so the next write overwrites any partial bytes.
+    const e = new SpoolUnavailable(`spool write failed: ${err.message}`);
+    for (const p of batch) p.reject(e);
+  }
+
+  /** Acknowledge finished batches in sequence order. */
+  private settle(): void {
+    while (this.inflight.length && this.inflight[0]!.state !== 'syncing') {
+      const e = this.inflight.shift()!;
+      if (e.state === 'failed') {
+        this.lastError = e.error;
+        const err = new SpoolUnavailable(`spool fsync failed: ${e.error?.message}`);
+        for (const p of e.batch) p.reject(err);
+        continue;
+      }
+      this.lastError = undefined;
+      this.lastSeq = e.recs[e.recs.length - 1]!.seq;
+      for (const p of e.batch) p.resolve();
+    }
+  }
+
+  private notify(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
   }
 
   private remember(recs: SpoolRecord[]): void {
@@ -193,15 +272,15 @@ export class Spool {
       this.mem = this.mem.slice(this.mem.length - this.memoryRecords);
   }
 
-  /** Resolves when a record with seq > afterSeq is durable (or the spool closes). */
+  /** Resolves when a record with seq > afterSeq is written (or the spool closes). */
   waitFor(afterSeq: number): Promise<void> {
-    if (this.lastSeq > afterSeq || this.closed) return Promise.resolve();
+    if (this.visibleSeq > afterSeq || this.closed) return Promise.resolve();
     return new Promise((r) => this.waiters.push(r));
   }
 
-  /** Up to `max` durable records with seq > afterSeq, in order ([] if none yet). */
+  /** Up to `max` written records with seq > afterSeq, in order ([] if none yet). */
   async read(afterSeq: number, max: number, pos?: ReadPosition): Promise<SpoolRecord[]> {
-    if (afterSeq >= this.lastSeq) return [];
+    if (afterSeq >= this.visibleSeq) return [];
     const m0 = this.mem[0];
     if (m0 && m0.seq <= afterSeq + 1) {
       let lo = 0;
@@ -219,7 +298,7 @@ export class Spool {
   /** Received time of the first durable record after `afterSeq` (for the oldest-undelivered gauge). */
   peekReceivedAt(afterSeq: number): number | undefined {
     const m0 = this.mem[0];
-    if (!m0 || afterSeq >= this.lastSeq) return undefined;
+    if (!m0 || afterSeq >= this.visibleSeq) return undefined;
     if (m0.seq > afterSeq + 1) return m0.receivedAt; // older records are on disk only; this is a lower bound
     return this.mem.find((r) => r.seq > afterSeq)?.receivedAt;
   }
@@ -250,7 +329,7 @@ export class Spool {
             const nl = data.indexOf(10, start);
             if (nl < 0) break;
             const rec = parseLine(data.subarray(start, nl).toString('utf8'));
-            if (!rec || rec.seq > this.lastSeq) {
+            if (!rec || rec.seq > this.visibleSeq) {
               stop = true;
               break;
             }
@@ -291,11 +370,15 @@ export class Spool {
     return removed;
   }
 
-  /** Fail pending appends and close the file. */
+  /** Refuse new appends and close the file (after the fsyncs in flight finish). */
   close(): void {
     this.closed = true;
     for (const w of this.waiters) w();
     this.waiters = [];
+    if (this.syncsInFlight === 0) this.closeFd();
+  }
+
+  private closeFd(): void {
     if (this.fd >= 0) {
       try {
         closeSync(this.fd);
@@ -317,12 +400,18 @@ export class ReadPosition {
   lastSeq = -1;
 }
 
-function writeAll(fd: number, buf: Buffer, cb: (err: Error | null) => void, off = 0): void {
-  write(fd, buf, off, buf.length - off, null, (err, n) => {
-    if (err) return cb(err);
-    if (off + n < buf.length) return writeAll(fd, buf, cb, off + n);
-    cb(null);
-  });
+/** fsync a directory so a new file's entry survives a power loss. */
+function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* not supported on this filesystem */
+  }
 }
 
 export function parseLine(line: string): SpoolRecord | undefined {

@@ -122,6 +122,7 @@ describe('relay crash safety', () => {
       WEBHOOK_MAXCONCURRENTREQUESTS: '8',
       FILE_PATH: fileOut,
       DELIVERY_INITIALBACKOFF: '20ms',
+      SPOOL_SEGMENTBYTES: String(1 << 20),
     };
     let child = await startChild(runner, env);
     const N = 10_000;

@@ -28,7 +28,12 @@ export async function startRelay(
   const t = tempDir('spool');
   const spool = (yaml.spool as Record<string, unknown> | undefined) ?? {};
   const cfg = loadRelayConfig(SINKS, {
-    yaml: { listenaddress: '127.0.0.1', listenport: 0, ...yaml, spool: { dir: t.dir, ...spool } },
+    yaml: {
+      listenaddress: '127.0.0.1',
+      listenport: 0,
+      ...yaml,
+      spool: { dir: t.dir, segmentbytes: 1 << 20, ...spool },
+    },
     env,
   });
   const relay = await Relay.start(cfg, { log: quietLog() });

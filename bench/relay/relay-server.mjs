@@ -1,0 +1,17 @@
+// The relay from dist/, configured only through the environment (as Falcosidekick users do).
+const dist = new URL('../../dist/', import.meta.url);
+const { loadRelayConfig } = await import(new URL('relay/config/relay-config.js', dist).href);
+const { Relay } = await import(new URL('relay/relay.js', dist).href);
+const { SINKS } = await import(new URL('relay/sinks/registry.js', dist).href);
+const { createLogger } = await import(new URL('common/log.js', dist).href);
+
+const relay = await Relay.start(loadRelayConfig(SINKS, {}), { log: createLogger('relay', { level: 'error' }) });
+process.send({ port: relay.port });
+process.on('message', async (m) => {
+  if (m === 'stats') {
+    process.send({ fsyncs: relay.spool?.fsyncs ?? 0, fsyncMs: relay.spool?.fsyncMs ?? 0, lastSeq: relay.spool?.lastSeq ?? 0 });
+  } else if (m === 'stop') {
+    await relay.close();
+    process.exit(0);
+  }
+});

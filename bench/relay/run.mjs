@@ -1,0 +1,278 @@
+#!/usr/bin/env node
+// npm run bench:relay — same load generator, same run:
+//   baseline: a bare node:http server that only JSON-parses the body;
+//   relay:    peregrine relay (dist/) with the write-ahead spool and three sinks (webhook, NATS, file).
+// Prints accepted alerts/s and the ratio, p50/p99 intake latency, and end-to-end delivery latency at a fixed
+// 5,000 alerts/s; then a larger fuzz run of the intake parser. Ends with BENCH-RESULT lines.
+import { spawn, fork } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+
+const here = new URL('.', import.meta.url).pathname;
+const root = new URL('../../', import.meta.url).pathname;
+if (!existsSync(join(root, 'dist/relay/relay.js'))) {
+  console.error('dist/relay/relay.js missing: run `npm run build` first');
+  process.exit(2);
+}
+const DURATION = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
+const WARMUP = 1000;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const RATE = Number(process.env.BENCH_RATE ?? 5000);
+const now = () => performance.timeOrigin + performance.now();
+const stage = (m) => process.stderr.write(`[bench:relay] ${m}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const pct = (arr, p) => {
+  if (!arr.length) return Number.NaN;
+  const s = [...arr].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+async function waitTcp(port) {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((r) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.once('connect', () => (c.destroy(), r(true)));
+      c.once('error', () => r(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing on port ${port}`);
+}
+function forkReady(file, env = {}) {
+  const child = fork(join(here, file), { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve({ child, info: m }));
+    child.once('exit', (c) => reject(new Error(`${file} exited ${c}`)));
+  });
+}
+const ask = (child, msg) =>
+  new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send(msg);
+  });
+
+let counter = 0;
+function alertBody(phase) {
+  counter++;
+  return JSON.stringify({
+    hostname: 'bench-node',
+    output: `12:00:00.000000000: Warning Shell spawned in a container (user=root shell=bash n=${counter})`,
+    output_fields: {
+      'container.id': 'c0ffee12',
+      'container.name': 'web',
+      'k8s.ns.name': 'prod',
+      'k8s.pod.name': 'web-7c9',
+      'proc.cmdline': 'bash -i',
+      'proc.name': 'bash',
+      'proc.pname': 'nginx',
+      'user.name': 'root',
+      n: counter,
+      bench_phase: phase,
+      bench_sent: now(),
+    },
+    priority: 'Warning',
+    rule: 'Terminal shell in container',
+    source: 'syscall',
+    tags: ['container', 'mitre_execution', 'shell'],
+    time: new Date().toISOString(),
+  });
+}
+
+/** Closed loop: CONNECTIONS workers, each sends the next request when the previous one is answered. */
+async function closedLoop(port, phase) {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS, pipelining: 1 });
+  let ok = 0;
+  let bad = 0;
+  const lat = [];
+  const start = Date.now();
+  const measureFrom = start + WARMUP;
+  const end = measureFrom + DURATION;
+  const worker = async () => {
+    while (Date.now() < end) {
+      const t0 = now();
+      const res = await pool.request({ path: '/', method: 'POST', body: alertBody(phase), headers: { 'content-type': 'application/json' } });
+      await res.body.dump();
+      const t1 = now();
+      if (t0 >= measureFrom && t1 <= end) {
+        if (res.statusCode === 200) ok++;
+        else bad++;
+        lat.push(t1 - t0);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+  await pool.close();
+  return { rate: ok / (DURATION / 1000), bad, p50: pct(lat, 50), p99: pct(lat, 99) };
+}
+
+/** Open loop: RATE requests per second for DURATION, whatever the answers take. */
+async function openLoop(port, phase) {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 64, pipelining: 1 });
+  const lat = [];
+  let ok = 0;
+  let bad = 0;
+  const start = now();
+  let sent = 0;
+  const inflight = new Set();
+  while (now() - start < DURATION) {
+    const due = Math.floor(((now() - start) / 1000) * RATE);
+    while (sent < due) {
+      sent++;
+      const t0 = now();
+      const p = pool
+        .request({ path: '/', method: 'POST', body: alertBody(phase), headers: { 'content-type': 'application/json' } })
+        .then(async (res) => {
+          await res.body.dump();
+          lat.push(now() - t0);
+          if (res.statusCode === 200) ok++;
+          else bad++;
+        })
+        .catch(() => bad++)
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(inflight);
+  await pool.close();
+  return { sent, ok, bad, p50: pct(lat, 50), p99: pct(lat, 99) };
+}
+
+const work = mkdtempSync(join(tmpdir(), 'peregrine-bench-relay-'));
+const natsPort = await freePort();
+const nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)], { stdio: 'ignore', detached: true });
+const children = [];
+const cleanup = () => {
+  for (const c of children) c.kill('SIGKILL');
+  try {
+    process.kill(-nats.pid, 'SIGKILL');
+  } catch {}
+  rmSync(work, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+
+try {
+  await waitTcp(natsPort);
+  const sinks = await forkReady('sinkhost.mjs', { NATS_SERVER: `127.0.0.1:${natsPort}` });
+  children.push(sinks.child);
+
+  // 1. baseline
+  stage('baseline: closed loop');
+  const base = await forkReady('baseline-server.mjs');
+  children.push(base.child);
+  const b = await closedLoop(base.info.port, 'throughput');
+  base.child.kill('SIGKILL');
+
+  stage(`baseline ${Math.round(b.rate)}/s`);
+  // 2. relay, same load
+  const fileOut = join(work, 'file-sink.ndjson');
+  const relay = await forkReady('relay-server.mjs', {
+    LISTENADDRESS: '127.0.0.1',
+    LISTENPORT: '0',
+    SPOOL_DIR: join(work, 'spool'),
+    WEBHOOK_ADDRESS: `http://127.0.0.1:${sinks.info.webhookPort}/`,
+    WEBHOOK_MAXCONCURRENTREQUESTS: '32',
+    NATS_HOSTPORT: `nats://127.0.0.1:${natsPort}`,
+    FILE_PATH: fileOut,
+    FILE_FSYNC: 'false',
+    PEREGRINE_LOG_LEVEL: 'error',
+  });
+  children.push(relay.child);
+  stage('relay: closed loop');
+  const r = await closedLoop(relay.info.port, 'throughput');
+  stage(`relay ${Math.round(r.rate)}/s (${r.bad} not 200); waiting for sinks to drain`);
+  const st = await ask(relay.child, 'stats');
+  stage(`relay spool: ${st.lastSeq} alerts, ${st.fsyncs} fsyncs`);
+  // let the sinks drain the backlog of the saturation run before measuring latency
+  for (let i = 0; i < 600; i++) {
+    const rep = (await ask(sinks.child, 'report')).report;
+    if (rep.counts.webhook >= st.lastSeq && rep.counts.nats >= st.lastSeq) break;
+    if (i % 20 === 19) stage(`draining: webhook ${rep.counts.webhook}, nats ${rep.counts.nats} of ${st.lastSeq}`);
+    await sleep(100);
+  }
+  await ask(sinks.child, 'reset').catch(() => {});
+
+  // 3. end-to-end delivery latency at a fixed rate
+  stage(`open loop at ${RATE}/s`);
+  const o = await openLoop(relay.info.port, 'latency');
+  await sleep(1500);
+  const rep = (await ask(sinks.child, 'report')).report;
+  const st2 = await ask(relay.child, 'stats');
+  const fileLines = existsSync(fileOut) ? readFileSync(fileOut, 'utf8').split('\n').length - 1 : 0;
+  relay.child.send('stop');
+  sinks.child.send('stop');
+
+  stage('fuzz');
+  // 4. larger fuzz run of the intake parser (the tests run a small one)
+  const { decodeBody, acceptAlert, PayloadError } = await import(join(root, 'dist/relay/intake/payload.js'));
+  const enr = { customFields: {}, customTags: [], templatedFields: new Map(), bracketReplacer: '', outputFieldFormat: '' };
+  const pieces = ['{', '}', '[', ']', '"rule"', ':', ',', '"x"', '1', 'null', '"priority"', '"Debug"', '\n', '"time"', '"2024-01-01T00:00:00Z"', '"output_fields"', '{"a":1}', '"tags"', '\\u0000', 'é'];
+  let seed = 1;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  let fuzzCases = 0;
+  let fuzzUnexpected = 0;
+  let fuzzAccepted = 0;
+  for (let i = 0; i < 200_000; i++) {
+    let s = '';
+    const n = 1 + Math.floor(rnd() * 24);
+    for (let j = 0; j < n; j++) s += pieces[Math.floor(rnd() * pieces.length)];
+    fuzzCases++;
+    try {
+      for (const item of decodeBody(s).items) {
+        acceptAlert(item, enr);
+        fuzzAccepted++;
+      }
+    } catch (e) {
+      if (!(e instanceof PayloadError)) fuzzUnexpected++;
+    }
+  }
+
+  const ratio = r.rate / b.rate;
+  const wP50 = pct(rep.latency.webhook, 50);
+  const wP99 = pct(rep.latency.webhook, 99);
+  const nP50 = pct(rep.latency.nats, 50);
+  const nP99 = pct(rep.latency.nats, 99);
+  const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+  const rows = [
+    ['baseline (bare node:http + JSON.parse)', Math.round(b.rate), '1.00', f(b.p50), f(b.p99), ''],
+    ['relay (spool fsync + webhook, NATS, file)', Math.round(r.rate), ratio.toFixed(2), f(r.p50), f(r.p99), `${st.fsyncs} fsyncs for ${st.lastSeq} alerts`],
+  ];
+  console.log(`\nmachine: ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (fsync: ${st.fsyncs} in the saturation run, mean ${(st.fsyncMs / Math.max(1, st.fsyncs)).toFixed(1)} ms)`);
+  console.log(`relay benchmark: ${CONNECTIONS} keep-alive connections, ${DURATION / 1000} s after ${WARMUP / 1000} s warm-up, one alert per request (~600 B)`);
+  console.log('| server | accepted alerts/s | ratio | intake p50 ms | intake p99 ms | note |');
+  console.log('|---|---|---|---|---|---|');
+  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+  console.log(`\nopen loop at ${RATE} alerts/s for ${DURATION / 1000} s: sent ${o.sent}, 200 ${o.ok}, other ${o.bad}; intake p50 ${f(o.p50)} ms, p99 ${f(o.p99)} ms`);
+  console.log('| sink | delivered (this phase) | delivery p50 ms | delivery p99 ms |');
+  console.log('|---|---|---|---|');
+  console.log(`| webhook | ${rep.latency.webhook.length} | ${f(wP50)} | ${f(wP99)} |`);
+  console.log(`| nats | ${rep.latency.nats.length} | ${f(nP50)} | ${f(nP99)} |`);
+  console.log(`| file | ${fileLines} lines total (spool ${st2.lastSeq} alerts) | — | — |`);
+  console.log(`\nfuzz: ${fuzzCases} random bodies, ${fuzzAccepted} alerts accepted, ${fuzzUnexpected} unexpected errors\n`);
+
+  const out = (o2) => console.log(`BENCH-RESULT ${JSON.stringify({ name: 'relay', ...o2 })}`);
+  out({ metric: 'intake accepted alerts/s vs bare node:http', value: Math.round(r.rate), unit: 'alerts/s', baseline: Math.round(b.rate), ratio: Number(ratio.toFixed(3)), target: 0.6, pass: ratio >= 0.6 });
+  out({ metric: `intake p99 at ${RATE}/s`, value: Number(f(o.p99)), unit: 'ms', baseline: Number(f(b.p99)), target: null, pass: o.bad === 0 });
+  out({ metric: `webhook delivery p99 at ${RATE}/s`, value: Number(f(wP99)), unit: 'ms', baseline: null, target: 20, pass: wP99 <= 20 && rep.latency.webhook.length >= o.ok });
+  out({ metric: `nats delivery p99 at ${RATE}/s`, value: Number(f(nP99)), unit: 'ms', baseline: null, target: 20, pass: nP99 <= 20 && rep.latency.nats.length >= o.ok });
+  out({ metric: 'intake fuzz unexpected errors', value: fuzzUnexpected, unit: 'count', baseline: null, target: 0, pass: fuzzUnexpected === 0 });
+} finally {
+  cleanup();
+}
+process.exit(0);
