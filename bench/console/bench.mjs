@@ -143,7 +143,11 @@ async function benchStore(kind) {
 }
 
 const results = [];
-for (const kind of STORES) results.push(await benchStore(kind));
+for (const kind of STORES) {
+  const r = await benchStore(kind);
+  process.stderr.write(`[${kind}] ${JSON.stringify(r)}\n`);
+  results.push(r);
+}
 
 const rows = [];
 const line = (cols) => process.stdout.write(`${cols.map((c, i) => String(c).padEnd(i ? 14 : 34)).join(' ')}\n`);

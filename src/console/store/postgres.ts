@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS events (
   container_image TEXT NOT NULL,
   k8s_ns TEXT NOT NULL,
   count INTEGER NOT NULL,
-  search_text TEXT NOT NULL,
+  search_tsv TSVECTOR NOT NULL,
   raw TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts, id);
@@ -27,7 +27,7 @@ CREATE INDEX IF NOT EXISTS events_priority ON events (priority, ts);
 CREATE INDEX IF NOT EXISTS events_rule ON events (rule, ts);
 CREATE INDEX IF NOT EXISTS events_source ON events (source, ts);
 CREATE INDEX IF NOT EXISTS events_hostname ON events (hostname, ts);
-CREATE INDEX IF NOT EXISTS events_text ON events USING gin (to_tsvector('simple', search_text));
+CREATE INDEX IF NOT EXISTS events_text ON events USING gin (search_tsv);
 CREATE TABLE IF NOT EXISTS event_tags (
   tag TEXT NOT NULL,
   event_id BIGINT NOT NULL,
@@ -95,7 +95,7 @@ export class PostgresStore extends SqlStore {
       return 'e.raw ILIKE ?';
     }
     params.push(`${tokens.join(' <-> ')}:*`);
-    return "to_tsvector('simple', e.search_text) @@ to_tsquery('simple', ?)";
+    return "e.search_tsv @@ to_tsquery('simple', ?)";
   }
 
   protected async insertRows(rows: EventRow[]): Promise<Set<string>> {
@@ -108,8 +108,9 @@ export class PostgresStore extends SqlStore {
       try {
         await client.query('BEGIN');
         const res = await client.query(
-          `INSERT INTO events (uuid, ts, priority, rule, source, hostname, cluster, container_id, container_name, container_image, k8s_ns, count, search_text, raw)
-           SELECT * FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[])
+          `INSERT INTO events (uuid, ts, priority, rule, source, hostname, cluster, container_id, container_name, container_image, k8s_ns, count, search_tsv, raw)
+           SELECT u, t, p, r, s, h, c, ci, cn, im, ns, n, to_tsvector('simple', x), raw FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[])
+             AS v (u, t, p, r, s, h, c, ci, cn, im, ns, n, x, raw)
            ON CONFLICT (uuid) DO NOTHING RETURNING id, uuid`,
           [
             col((r) => r.uuid),
