@@ -15,6 +15,7 @@ import { buildApp } from '../../dist/console/server/app.js';
 import { filterFromQuery } from '../../dist/console/store/filter.js';
 import { PostgresStore } from '../../dist/console/store/postgres.js';
 import { SqliteStore } from '../../dist/console/store/sqlite.js';
+import { fuzz } from './fuzz.mjs';
 import { makeGenerator } from './gen.mjs';
 import { startPostgres } from './pg.mjs';
 
@@ -142,6 +143,11 @@ async function benchStore(kind) {
   return out;
 }
 
+const FUZZ = Number(process.env.PEREGRINE_BENCH_CONSOLE_FUZZ ?? 200_000);
+const fz = fuzz(FUZZ);
+process.stderr.write(`fuzz: ${FUZZ} alerts + query strings: ${fz.accepted} parsed, ${fz.rejected} rejected with a message, ${fz.crashes.length} crashes\n`);
+for (const c of fz.crashes.slice(0, 5)) process.stderr.write(`  crash: ${c}\n`);
+
 const results = [];
 for (const kind of STORES) {
   const r = await benchStore(kind);
@@ -180,5 +186,6 @@ for (const r of results) {
     { name: 'console', metric: `${k} bytes per event`, value: r.bytesPerEvent, unit: 'bytes' },
   );
 }
+rows.push({ name: 'console', metric: 'parser fuzz crashes', value: fz.crashes.length, unit: `of ${FUZZ * 2} inputs`, target: '0', pass: fz.crashes.length === 0 });
 for (const r of rows) process.stdout.write(`BENCH-RESULT ${JSON.stringify(r)}\n`);
 process.exit(0);
