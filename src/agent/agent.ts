@@ -92,6 +92,7 @@ export class Agent {
       priority: this.config.priority,
       ruleMatching: this.config.rule_matching,
       hostname: this.config.hostname,
+      selection: this.config.rules,
     });
   }
 
@@ -105,7 +106,7 @@ export class Agent {
       }
     })();
     const engine = this.newEngine();
-    const res = engine.load(files);
+    const res = engine.load(files, this.config.rules);
     if (!res.successful) throw new RulesLoadError(res.toText(false).trim(), res);
     const warnings = res.files.reduce((n, f) => n + f.warnings.length, 0);
     if (warnings > 0)

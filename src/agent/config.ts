@@ -13,6 +13,7 @@ import { hostname as osHostname } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { parseDocument, parse as parseYaml } from 'yaml';
 import { type PriorityLevel, parsePriority } from '../alert/priority.js';
+import type { RuleSelection } from '../engine/api.js';
 
 export interface FileOutputConfig {
   enabled: boolean;
@@ -102,6 +103,8 @@ export interface AgentConfig {
   watch_config_files: boolean;
   /** peregrine: how long shutdown waits for the outputs queue to drain. */
   shutdown_timeout_ms: number;
+  /** falco.yaml `rules:` enable/disable selection by rule name (wildcards) or tag, applied in order. */
+  rules: RuleSelection[];
   /** FALCO_HOSTNAME or the machine's host name (not a config key). */
   hostname: string;
 }
@@ -424,8 +427,11 @@ export function buildConfig(tree: Tree, opts: LoadOptions = {}): AgentConfig {
   if (tree.rules_file !== undefined && tree.rules_files === undefined) tree.rules_files = tree.rules_file;
   absorbK8sAuditPlugin(tree, warn);
 
+  const selection = parseSelection(tree.rules);
+
   // unknown keys
   for (const [k, v] of Object.entries(tree)) {
+    if (k === 'rules') continue;
     if (SECTIONS.has(k)) {
       if (v === null || v === undefined) continue;
       if (!isObj(v))
@@ -482,9 +488,39 @@ export function buildConfig(tree: Tree, opts: LoadOptions = {}): AgentConfig {
     setPath(out, path, value);
   }
   const cfg = out as unknown as AgentConfig;
+  cfg.rules = selection;
   cfg.hostname = env.FALCO_HOSTNAME || env.PEREGRINE_HOSTNAME || osHostname();
   validateSemantics(cfg);
   return cfg;
+}
+
+/** falco.yaml `rules:` — a list of `{enable: {rule|tag}}` / `{disable: {rule|tag}}`. */
+function parseSelection(v: unknown): RuleSelection[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new ConfigError('expected a list of enable/disable entries', 'rules');
+  return v.map((item, i) => {
+    const path = `rules[${i}]`;
+    if (!isObj(item)) throw new ConfigError('expected a mapping with enable or disable', path);
+    const keys = Object.keys(item);
+    const action = keys[0];
+    if (keys.length !== 1 || (action !== 'enable' && action !== 'disable'))
+      throw new ConfigError(
+        `expected exactly one of 'enable' or 'disable', got ${keys.join(', ') || 'nothing'}`,
+        path,
+      );
+    const what = item[action];
+    if (!isObj(what)) throw new ConfigError('expected a mapping with rule or tag', `${path}.${action}`);
+    const sel: { rule?: string; tag?: string } = {};
+    for (const [k, x] of Object.entries(what)) {
+      if (k !== 'rule' && k !== 'tag')
+        throw new ConfigError(`unknown key '${k}' (rule or tag)`, `${path}.${action}`);
+      if (typeof x !== 'string') throw new ConfigError('expected a string', `${path}.${action}.${k}`);
+      sel[k] = x;
+    }
+    if (sel.rule === undefined && sel.tag === undefined)
+      throw new ConfigError('expected rule or tag', `${path}.${action}`);
+    return action === 'enable' ? { enable: sel } : { disable: sel };
+  });
 }
 
 function validateSemantics(cfg: AgentConfig): void {

@@ -154,6 +154,7 @@ export function registerAgentCommands(program: Command): void {
         priority: cfg.priority,
         ruleMatching: cfg.rule_matching,
         hostname: cfg.hostname,
+        selection: cfg.rules,
       });
       let files: ReturnType<typeof readRulesFiles>;
       try {
@@ -162,7 +163,7 @@ export function registerAgentCommands(program: Command): void {
         if (e instanceof RulesFileError) fail('replay', e.message);
         throw e;
       }
-      const res = engine.load(files);
+      const res = engine.load(files, cfg.rules);
       if (!res.successful) fail('replay', `rules failed to load:\n${res.toText()}`);
       const alertOpts = {
         json_include_output_property: true,

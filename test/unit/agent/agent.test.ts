@@ -126,4 +126,37 @@ describe('Agent', () => {
     await agent.stop();
     expect(JSON.parse(got[2]!)).toMatchObject({ rule: 'Other', priority: 'Error' });
   });
+
+  it('the rules: selection of the config disables rules by name or tag', async () => {
+    writeFileSync(
+      rules,
+      '- rule: Any Create\n  desc: d\n  condition: ka.verb = create\n  output: created %ka.target.name\n  priority: NOTICE\n  source: k8s_audit\n  tags: [t]\n',
+    );
+    for (const selection of [[{ disable: { rule: 'Any*' } }], [{ disable: { tag: 't' } }]]) {
+      const cfg = buildConfig(
+        { rules_files: [rules], webserver: { enabled: false }, watch_config_files: false, rules: selection },
+        { env: {} },
+      );
+      let n = 0;
+      const sink: Channel = {
+        name: 'mem',
+        send: async (items) => {
+          n += items.length;
+        },
+        close: async () => {},
+      };
+      const src = new ManualSource();
+      const agent = new Agent(cfg, {
+        createEngine,
+        sources: [src],
+        channels: [sink],
+        log: createLogger('t', { write: () => {} }),
+      });
+      await agent.start();
+      expect(agent.rulesCount).toBe(0);
+      src.emit!(ev(1));
+      await agent.stop();
+      expect(n).toBe(0);
+    }
+  });
 });

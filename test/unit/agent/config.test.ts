@@ -186,4 +186,18 @@ describe('agent config', () => {
       /k8s_audit.endpoint: must start with/,
     );
   });
+
+  it("reads falco.yaml's rules: enable/disable selection and checks its shape", () => {
+    const c = loadConfig({
+      file: cfgFile('rules:\n  - disable: {tag: noisy}\n  - enable: {rule: "Namespace*"}\n'),
+      env: {},
+    });
+    expect(c.rules).toEqual([{ disable: { tag: 'noisy' } }, { enable: { rule: 'Namespace*' } }]);
+    expect(() => loadConfig({ file: cfgFile('rules:\n  - drop: {rule: x}\n'), env: {} })).toThrow(
+      "rules[0]: expected exactly one of 'enable' or 'disable', got drop",
+    );
+    expect(() => loadConfig({ file: cfgFile('rules:\n  - disable: {rule: 5}\n'), env: {} })).toThrow(
+      'rules[0].disable.rule: expected a string',
+    );
+  });
 });
