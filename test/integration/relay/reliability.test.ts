@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alert, post, startReceiver, startRelay, tempDir, until } from './helpers.js';
@@ -95,6 +95,28 @@ describe('relay durable delivery', () => {
       expect(dl[0].attempts).toBe(3);
       expect(dl[1].reason).toMatch(/permanent: HTTP 400: field x rejected/);
       expect(dl[0].alert.uuid).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await r.stop();
+      await hook.close();
+    }
+  });
+
+  it('dead-letters alerts older than delivery.maxage that still fail', async () => {
+    const hook = await startReceiver(() => ({ status: 503 }));
+    const r = await startRelay({
+      webhook: { address: hook.url },
+      delivery: { initialbackoff: '20ms', maxbackoff: '50ms', maxage: '300ms' },
+    });
+    try {
+      await post(r.url, alert({ rule: 'too-old' }));
+      const file = join(r.spoolDir, 'deadletter', 'webhook.ndjson');
+      await until(() => existsSync(file), 5000, 'dead-letter file');
+      const d = JSON.parse(readFileSync(file, 'utf8').trim());
+      expect(d.alert.rule).toBe('too-old');
+      expect(d.reason).toMatch(/\(delivery.maxage\): HTTP 503/);
+      expect(d.attempts).toBeGreaterThan(1);
+      const m = await (await fetch(`${r.url}/metrics`)).text();
+      expect(m).toMatch(/peregrine_relay_sink_deadlettered_total\{sink="webhook"\} 1/);
     } finally {
       await r.stop();
       await hook.close();
