@@ -177,7 +177,17 @@ describe.runIf(live)('syscall source, live on this kernel', () => {
     expect(r.status).toBe(0);
     writeFileSync(
       join(dir, 'memfd.py'),
-      "import os\nfd=os.memfd_create('pgpayload')\nos.setuid(0)\nos.kill(os.getpid(), 0)\n",
+      [
+        'import os',
+        "fd = os.memfd_create('pgpayload')",
+        'os.setuid(0)',
+        'os.kill(os.getpid(), 0)',
+        "os.write(fd, open('/bin/true', 'rb').read())",
+        'pid = os.fork()',
+        "if pid == 0: os.execve('/proc/self/fd/%d' % fd, ['pgexe-run'], {})",
+        'os.waitpid(pid, 0)',
+        '',
+      ].join('\n'),
     );
     const py = spawnSync('python3', [join(dir, 'memfd.py')], { cwd: dir });
     expect(py.status, String(py.stderr)).toBe(0);
@@ -193,6 +203,13 @@ describe.runIf(live)('syscall source, live on this kernel', () => {
     expect(s && get(s, 'evt.arg', 'uid')).toBe('root');
     const k = evs.find((e) => e.type === 'kill');
     expect(k && get(k, 'proc.name')).toMatch(/^python3/);
+    await waitFor(
+      async () => mine().some((e) => e.type === 'execve' && get(e, 'proc.exe') === 'pgexe-run'),
+      10_000,
+    );
+    const mx = mine().find((e) => e.type === 'execve' && get(e, 'proc.exe') === 'pgexe-run')!;
+    expect(get(mx, 'proc.exepath')).toBe('/memfd:pgpayload');
+    expect(get(mx, 'proc.is_exe_from_memfd')).toBe(true);
   });
 
   it('restarts the collector when it is killed, and keeps delivering', async () => {
