@@ -99,7 +99,12 @@ struct pg_procinfo {
   __u32 exe_gid;
   __u32 exe_nlink;
   __u64 start_ns; /* task start (boot-based ns) */
+  __u32 exe_flags; /* PG_EXE_* */
+  __u32 pad;
 };
+
+#define PG_EXE_UPPER 1 /* executable is in an overlayfs upper layer (written in the container) */
+#define PG_EXE_LOWER 2 /* executable is in an overlayfs lower layer (from the image) */
 
 struct pg_forkinfo {
   __u32 child_tgid;

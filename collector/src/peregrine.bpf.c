@@ -526,6 +526,15 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   pi.exe_nlink = BPF_CORE_READ(exe, f_inode, __i_nlink);
   pi.start_ns = BPF_CORE_READ(p, start_time);
   {
+    struct inode *ino = BPF_CORE_READ(exe, f_inode);
+    unsigned long magic = BPF_CORE_READ(ino, i_sb, s_magic);
+    if (magic == 0x794c7630 /* OVERLAYFS_SUPER_MAGIC */) {
+      struct ovl_inode *ovl = container_of(ino, struct ovl_inode, vfs_inode);
+      struct dentry *upper = BPF_CORE_READ(ovl, __upperdentry);
+      pi.exe_flags = upper ? PG_EXE_UPPER : PG_EXE_LOWER;
+    }
+  }
+  {
     __u32 o = msk(off);
     *(__u16 *)&rec[o] = PG_TAG_PROCINFO;
     *(__u16 *)&rec[msk(o + 2)] = sizeof(pi);

@@ -38,6 +38,9 @@ export interface ProcessEntry {
   exeUid: number;
   exeGid: number;
   exeNlink: number;
+  /** The executable lives in an overlayfs upper / lower layer (containers). */
+  exeUpperLayer?: boolean;
+  exeLowerLayer?: boolean;
   /** Start time, ns since the epoch. */
   startNs: number;
   cgroup: string;
@@ -80,6 +83,8 @@ export interface ExecData {
   exeUid: number;
   exeGid: number;
   exeNlink: number;
+  exeUpperLayer?: boolean;
+  exeLowerLayer?: boolean;
   startNs: number;
   cgroup: string;
   containerId: string;
@@ -466,6 +471,8 @@ export class ProcessTable {
       exeUid: d.exeUid,
       exeGid: d.exeGid,
       exeNlink: d.exeNlink,
+      exeUpperLayer: d.exeUpperLayer,
+      exeLowerLayer: d.exeLowerLayer,
       startNs: prev?.startNs ?? d.startNs,
       cgroup: d.cgroup,
       containerId: d.containerId,

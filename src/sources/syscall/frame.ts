@@ -88,6 +88,8 @@ export interface ProcInfoRec {
   exeGid: number;
   exeNlink: number;
   startNs: bigint;
+  /** 1: executable in an overlayfs upper layer, 2: in a lower layer, 0: not on overlayfs. */
+  exeFlags: number;
 }
 
 export interface ForkInfoRec {
@@ -293,6 +295,7 @@ export class Frame {
       exeGid: b.readUInt32LE(88),
       exeNlink: b.readUInt32LE(92),
       startNs: b.readBigUInt64LE(96),
+      exeFlags: b.length >= 108 ? b.readUInt32LE(104) : 0,
     };
   }
 

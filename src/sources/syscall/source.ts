@@ -493,6 +493,8 @@ export class SyscallSource {
       exeUid: pi?.exeUid ?? 0,
       exeGid: pi?.exeGid ?? 0,
       exeNlink: pi?.exeNlink ?? 1,
+      exeUpperLayer: ((pi?.exeFlags ?? 0) & 1) !== 0,
+      exeLowerLayer: ((pi?.exeFlags ?? 0) & 2) !== 0,
       startNs: Number(f.ts),
       cgroup,
       containerId: c?.id ?? '',

@@ -86,6 +86,8 @@ describe.runIf(containersOrSkip())('syscall source with real podman containers',
     expect(get(ex, 'k8s.pod.name')).toBeUndefined();
     expect(get(ex, 'proc.cmdline')).toBe('cat /etc/passwd');
     expect(get(ex, 'user.name')).toBe('root');
+    expect(get(ex, 'proc.is_exe_lower_layer')).toBe(true); // busybox from the image
+    expect(get(ex, 'proc.is_exe_upper_layer')).toBe(false);
     const open = events.find(
       (e) =>
         e.type === 'openat' && get(e, 'fd.name') === '/etc/passwd' && get(e, 'container.full_id') === web.id,
@@ -107,6 +109,15 @@ describe.runIf(containersOrSkip())('syscall source with real podman containers',
     expect(get(ex, 'k8s.pod.label', 'tier')).toBe('frontend');
     expect(get(ex, 'container.name')).toBe(name);
     expect(get(ex, 'container.id')).toBe(pod.id.slice(0, 12));
+  });
+
+  it('a binary written in the container runs from the overlayfs upper layer', async () => {
+    env.exec('web1', ['sh', '-c', 'cp /bin/busybox /tmp/true && /tmp/true']);
+    const isDropped = (e: SyscallEvent) => e.type === 'execve' && get(e, 'proc.exepath') === '/tmp/true';
+    await waitFor(async () => events.some(isDropped), 15_000);
+    const ex = events.find(isDropped)!;
+    expect(get(ex, 'proc.is_exe_upper_layer')).toBe(true);
+    expect(get(ex, 'container.name')).toBe('web1');
   });
 
   it('a user from the container passwd that the host does not have', async () => {

@@ -406,6 +406,12 @@ describe('SyscallExtractor over live-decoded frames', () => {
 
   it('host processes: container.id host, k8s fields absent', () => {
     const ev = feed(execFrame({ pid: 300, ppid: 1, argv: ['ls'], exe: '/bin/ls' }))!;
+    expect(field(ev, 'proc.is_exe_upper_layer')).toBe(false);
+    const up = feed(execFrame({ pid: 301, ppid: 1, argv: ['dropped'], exe: '/tmp/dropped', exeFlags: 1 }))!;
+    expect(field(up, 'proc.is_exe_upper_layer')).toBe(true);
+    expect(field(up, 'proc.is_exe_lower_layer')).toBe(false);
+    const low = feed(execFrame({ pid: 302, ppid: 1, argv: ['cat'], exe: '/bin/cat', exeFlags: 2 }))!;
+    expect(field(low, 'proc.is_exe_lower_layer')).toBe(true);
     expect(field(ev, 'container.id')).toBe('host');
     expect(field(ev, 'container.name')).toBe('host');
     expect(field(ev, 'k8s.pod.name')).toBeUndefined();

@@ -120,8 +120,9 @@ export function procInfo(p: {
   exeMode?: number;
   exeUid?: number;
   startNs?: bigint;
+  exeFlags?: number;
 }): Buffer {
-  const b = Buffer.alloc(104);
+  const b = Buffer.alloc(112);
   b.writeUInt32LE(p.ppid, 0);
   b.writeUInt32LE(p.ruid ?? 0, 4);
   b.writeInt32LE(p.loginuid ?? -1, 12);
@@ -135,6 +136,7 @@ export function procInfo(p: {
   b.writeUInt32LE(p.exeMode ?? 0o100755, 80);
   b.writeUInt32LE(p.exeUid ?? 0, 84);
   b.writeBigUInt64LE(p.startNs ?? 0n, 96);
+  b.writeUInt32LE(p.exeFlags ?? 0, 104);
   return b;
 }
 
@@ -155,6 +157,7 @@ export function execFrame(o: {
   sid?: number;
   capEff?: bigint;
   env?: string[];
+  exeFlags?: number;
 }): Buffer {
   return frame(
     { kind: Kind.Exec, nr: o.nr ?? NR.execve, tgid: o.pid, uid: o.uid ?? 0, gid: o.gid ?? 0, ts: o.ts },
@@ -169,6 +172,7 @@ export function execFrame(o: {
           sid: o.sid ?? o.pid,
           pgid: o.pid,
           capEff: o.capEff,
+          exeFlags: o.exeFlags,
         }),
       ],
       [Tag.Comm, o.comm ?? (o.exe.split('/').pop() ?? '').slice(0, 15)],
