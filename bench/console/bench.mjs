@@ -49,7 +49,7 @@ async function benchStore(kind) {
   const dir = mkdtempSync(join(tmpdir(), 'peregrine-bench-console-'));
   let pg;
   let store;
-  if (kind === 'sqlite') store = new SqliteStore(join(dir, 'console.db'));
+  if (kind === 'sqlite') store = new SqliteStore(join(dir, 'console.db'), { writerThread: true });
   else {
     pg = await startPostgres();
     store = await PostgresStore.open(pg.url);

@@ -16,5 +16,5 @@ export async function openStore(c: StoreConfig): Promise<EventStore> {
     if (!c.url) throw new Error('store.url is required for store.type postgres');
     return PostgresStore.open(c.url);
   }
-  return new SqliteStore(c.path);
+  return new SqliteStore(c.path, { writerThread: true });
 }

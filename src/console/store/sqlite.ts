@@ -1,5 +1,6 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type EventRow, words } from './normalize.js';
 import { HOUR_US, rollupDeltas } from './rollup.js';
@@ -42,9 +43,24 @@ export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly stmts = new Map<string, Database.Statement>();
-  private readonly insertTx: (rows: EventRow[]) => Set<string>;
+  private readonly insertTx: Database.Transaction<(rows: EventRow[]) => Set<string>>;
+  private writer?: Worker;
+  private readonly pending = new Map<
+    number,
+    { resolve: (done: string[]) => void; reject: (e: Error) => void }
+  >();
+  private nextId = 0;
 
-  constructor(readonly path: string) {
+  /**
+   * `writerThread`: run inserts on a worker thread with its own connection
+   * (WAL lets the main thread keep reading), so JSON parsing and checking on the
+   * main thread overlap with SQLite's work. Needs the compiled build (the worker
+   * is `sqlite-writer.js`); without it inserts stay on the calling thread.
+   */
+  constructor(
+    readonly path: string,
+    opts: { writerThread?: boolean } = {},
+  ) {
     super();
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
@@ -69,7 +85,7 @@ export class SqliteStore extends SqlStore {
       `INSERT INTO rollup (hour, dim, value, priority, n) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (hour, dim, value, priority) DO UPDATE SET n = n + excluded.n`,
     );
-    this.insertTx = this.db.transaction((rows: EventRow[]) => {
+    this.insertTx = this.db.transaction((rows: EventRow[]): Set<string> => {
       const done = new Set<string>();
       const stored: EventRow[] = [];
       for (const r of rows) {
@@ -99,6 +115,21 @@ export class SqliteStore extends SqlStore {
       for (let i = 0; i < d.n.length; i++) roll.run(d.hour[i], d.dim[i], d.value[i], d.priority[i], d.n[i]);
       return done;
     });
+    const script = new URL('./sqlite-writer.js', import.meta.url);
+    if (opts.writerThread && path !== ':memory:' && existsSync(script)) {
+      this.writer = new Worker(script, { workerData: { path } });
+      this.writer.on('message', (m: { id: number; done?: string[]; error?: string }) => {
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        if (m.error !== undefined) p?.reject(new Error(m.error));
+        else p?.resolve(m.done ?? []);
+      });
+      this.writer.on('error', (e) => {
+        for (const p of this.pending.values()) p.reject(e);
+        this.pending.clear();
+      });
+      this.writer.unref();
+    }
   }
 
   protected groupCol(col: string): string {
@@ -112,20 +143,22 @@ export class SqliteStore extends SqlStore {
       '(SELECT t.* FROM event_tags t JOIN del_ids d ON d.id = t.event_id)',
       HOUR_US,
     );
-    return this.db.transaction(() => {
-      this.stmt('DELETE FROM del_ids').run();
-      const n = this.stmt(`INSERT INTO del_ids (id) SELECT id FROM events WHERE ${cond} LIMIT ${limit}`).run(
-        ...params,
-      ).changes;
-      if (!n) return 0;
-      this.stmt(
-        `INSERT INTO rollup (hour, dim, value, priority, n)
+    return this.db
+      .transaction(() => {
+        this.stmt('DELETE FROM del_ids').run();
+        const n = this.stmt(
+          `INSERT INTO del_ids (id) SELECT id FROM events WHERE ${cond} LIMIT ${limit}`,
+        ).run(...params).changes;
+        if (!n) return 0;
+        this.stmt(
+          `INSERT INTO rollup (hour, dim, value, priority, n)
          SELECT hour, dim, value, priority, -n FROM (${selects.join(' UNION ALL ')}) WHERE true
          ON CONFLICT (hour, dim, value, priority) DO UPDATE SET n = rollup.n + excluded.n`,
-      ).run();
-      this.stmt('DELETE FROM events WHERE id IN (SELECT id FROM del_ids)').run();
-      return n;
-    })();
+        ).run();
+        this.stmt('DELETE FROM events WHERE id IN (SELECT id FROM del_ids)').run();
+        return n;
+      })
+      .immediate();
   }
 
   private stmt(sql: string): Database.Statement {
@@ -156,8 +189,25 @@ export class SqliteStore extends SqlStore {
     return 'e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)';
   }
 
+  /** Whether inserts run on the writer thread. */
+  get threaded(): boolean {
+    return this.writer !== undefined;
+  }
+
   protected async insertRows(rows: EventRow[]): Promise<Set<string>> {
-    return this.insertTx(rows);
+    if (!this.writer) return this.insertTx.immediate(rows);
+    const id = ++this.nextId;
+    const slim = rows.map(({ event: _e, ...r }) => r);
+    const done = await new Promise<string[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.writer!.postMessage({ id, rows: slim });
+    });
+    return new Set(done);
+  }
+
+  /** Insert on this connection (the writer thread's entry point). */
+  insertHere(rows: EventRow[]): Set<string> {
+    return this.insertTx.immediate(rows);
   }
 
   async stats(): Promise<StoreStats> {
@@ -191,6 +241,11 @@ export class SqliteStore extends SqlStore {
   }
 
   async close(): Promise<void> {
+    if (this.writer) {
+      while (this.pending.size) await new Promise((r) => setTimeout(r, 5));
+      await this.writer.terminate();
+      this.writer = undefined;
+    }
     this.db.close();
   }
 }

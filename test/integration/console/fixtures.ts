@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FalcoAlert } from '../../../src/alert/falco-alert.js';
@@ -37,7 +37,7 @@ export function alert(over: Partial<FalcoAlert> & { at?: Date } = {}): FalcoAler
 }
 
 export interface StoreKind {
-  name: 'sqlite' | 'postgres';
+  name: 'sqlite' | 'sqlite-writer-thread' | 'postgres';
   open(): Promise<EventStore>;
   cleanup(): Promise<void>;
 }
@@ -54,6 +54,23 @@ export function storeKinds(): StoreKind[] {
         const dir = mkdtempSync(join(tmpdir(), 'peregrine-console-'));
         dirs.push(dir);
         return new SqliteStore(join(dir, 'console.db'));
+      },
+      async cleanup() {
+        for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      },
+    },
+    {
+      // The compiled store with inserts on its writer thread (needs `npm run build`).
+      name: 'sqlite-writer-thread',
+      async open() {
+        const built = new URL('../../../dist/console/store/sqlite.js', import.meta.url).pathname;
+        if (!existsSync(built)) throw new Error(`${built} missing: run npm run build first`);
+        const mod = (await import(built)) as { SqliteStore: typeof SqliteStore };
+        const dir = mkdtempSync(join(tmpdir(), 'peregrine-console-'));
+        dirs.push(dir);
+        const s = new mod.SqliteStore(join(dir, 'console.db'), { writerThread: true });
+        if (!s.threaded) throw new Error('writer thread did not start');
+        return s;
       },
       async cleanup() {
         for (const d of dirs) rmSync(d, { recursive: true, force: true });
