@@ -11,7 +11,16 @@ const post = async (body) => {
   await r.body.text();
   if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode}`);
 };
-for (let i = 0; i < 20; i++) await post(bodies[i % bodies.length]); // warm-up
+// warm-up: let the agent's JIT settle before the measured run (1.5 s, same concurrency)
+{
+  const until = performance.now() + 1500;
+  let w = 0;
+  await Promise.all(
+    Array.from({ length: Number(concurrency) }, async () => {
+      while (performance.now() < until) await post(bodies[w++ % bodies.length]);
+    }),
+  );
+}
 process.stdout.write('go\n');
 await new Promise((r) => process.stdin.once('data', r));
 process.stdin.destroy();

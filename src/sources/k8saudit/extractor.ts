@@ -150,18 +150,40 @@ function hostPorts(kind: string) {
   };
 }
 
+/**
+ * Image (or repository) of every container of a kind, one slot per container
+ * (undefined when a container has no image), computed once per event: the
+ * indexed references ([0], [1], …) of a rule set all read the same array.
+ */
+function imageSlots(kind: string, repo: boolean) {
+  let lastEv: AuditEvent | undefined;
+  let last: Array<string | undefined> | undefined;
+  return (ev: AuditEvent): Array<string | undefined> | undefined => {
+    if (ev === lastEv) return last;
+    const cs = containers(ev, kind, undefined);
+    last = cs?.map((c) => {
+      const v = step(c, 'image');
+      return typeof v === 'string' ? (repo ? imageRepository(v) : v) : undefined;
+    });
+    lastEv = ev;
+    return last;
+  };
+}
+
 function images(kind: string, repo: boolean) {
+  const slots = imageSlots(kind, repo);
   return (arg: string | undefined): Fn => {
     const idx = indexArg(arg);
     return (ev) => {
-      const cs = containers(ev, kind, idx);
-      if (!cs) return undefined;
-      const out: string[] = [];
-      for (const c of cs) {
-        const v = get(c, 'image');
-        if (typeof v !== 'string') continue;
-        out.push(repo ? imageRepository(v) : v);
+      const all = slots(ev);
+      if (!all) return undefined;
+      if (idx !== undefined) {
+        if (Number.isNaN(idx) || idx >= all.length) return undefined;
+        const v = all[idx];
+        return v === undefined ? [] : [v];
       }
+      const out: string[] = [];
+      for (const v of all) if (v !== undefined) out.push(v);
       return out;
     };
   };
@@ -169,7 +191,8 @@ function images(kind: string, repo: boolean) {
 
 /** A scalar at a key path. */
 function at(...keys: string[]) {
-  return (): Fn => (ev) => str(get(ev.obj, ...keys) ?? undefined);
+  const p = path(keys);
+  return (): Fn => (ev) => str(p(ev.obj) ?? undefined);
 }
 
 /** A list at a key path: each element as a string (not available when not a list). */
