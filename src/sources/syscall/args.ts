@@ -169,6 +169,31 @@ const cloneFlags = (i: number): Param => ({
   text: (e) => cloneFlagsText(e.frame.argU(i)),
 });
 
+/** execve `flags` (libsinsp PPM_EXE_*): writable, upper layer, from memfd, lower layer. */
+function exeFlags(e: SyscallEvent): number | undefined {
+  const p = e.ctx.proc();
+  if (!p) return undefined;
+  let f = 0;
+  const uid = e.frame.uid;
+  const writable =
+    p.exeMode !== 0 &&
+    (uid === 0 ||
+      (p.exeUid === uid && (p.exeMode & 0o200) !== 0) ||
+      (p.exeGid === e.frame.gid && (p.exeMode & 0o020) !== 0) ||
+      (p.exeMode & 0o002) !== 0);
+  if (writable) f |= 1;
+  if (p.exeUpperLayer) f |= 2;
+  if (p.exepath.startsWith('/memfd:')) f |= 4;
+  if (p.exeLowerLayer) f |= 8;
+  return f;
+}
+const EXE_FLAG_NAMES: [number, string][] = [
+  [1, 'EXE_WRITABLE'],
+  [2, 'EXE_UPPER_LAYER'],
+  [4, 'EXE_FROM_MEMFD'],
+  [8, 'EXE_LOWER_LAYER'],
+];
+
 const execParams: Record<string, Param> = {
   res: { raw: () => 0, text: () => '0' },
   exe: { raw: (e) => e.ctx.proc()?.exe, text: (e) => e.ctx.proc()?.exe },
@@ -183,6 +208,19 @@ const execParams: Record<string, Param> = {
   uid: { raw: (e) => e.frame.uid, text: (e) => String(e.frame.uid) },
   loginuid: { raw: (e) => e.ctx.proc()?.loginuid, text: (e) => String(e.ctx.proc()?.loginuid ?? '') },
   tty: { raw: (e) => e.ctx.proc()?.tty, text: (e) => String(e.ctx.proc()?.tty ?? '') },
+};
+// Falco's execve `flags` parameter comes late in its list.
+execParams.flags = {
+  raw: (e) => exeFlags(e),
+  text: (e) => {
+    const f = exeFlags(e);
+    if (f === undefined) return undefined;
+    return (
+      EXE_FLAG_NAMES.filter(([b]) => f & b)
+        .map(([, n]) => n)
+        .join('|') || '0'
+    );
+  },
 };
 
 /** Parameters per event type, in Falco's order. */

@@ -410,6 +410,7 @@ describe('SyscallExtractor over live-decoded frames', () => {
     const up = feed(execFrame({ pid: 301, ppid: 1, argv: ['dropped'], exe: '/tmp/dropped', exeFlags: 1 }))!;
     expect(field(up, 'proc.is_exe_upper_layer')).toBe(true);
     expect(field(up, 'proc.is_exe_lower_layer')).toBe(false);
+    expect(field(up, 'evt.arg', 'flags')).toBe('EXE_WRITABLE|EXE_UPPER_LAYER'); // root may write it
     const low = feed(execFrame({ pid: 302, ppid: 1, argv: ['cat'], exe: '/bin/cat', exeFlags: 2 }))!;
     expect(field(low, 'proc.is_exe_lower_layer')).toBe(true);
     expect(field(ev, 'container.id')).toBe('host');
