@@ -39,9 +39,13 @@ process.send({ webhookPort: server.address().port });
 process.on('message', async (m) => {
   if (m === 'report') {
     process.send({ report: { latency: lat, counts: { webhook: seen.webhook.size, nats: seen.nats.size } } });
-  } else if (m === 'reset') {
+  } else if (m === 'reset' || m === 'reset-all') {
     lat.webhook = [];
     lat.nats = [];
+    if (m === 'reset-all') {
+      seen.webhook.clear();
+      seen.nats.clear();
+    }
     process.send({ reset: true });
   } else if (m === 'stop') {
     await nc.close();
