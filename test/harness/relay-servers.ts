@@ -1,6 +1,7 @@
 /**
  * Real servers for relay sink tests, each on a free loopback port in a temp dir (same pattern as redis.ts):
- * NATS with JetStream, Mosquitto, RabbitMQ, Prometheus Alertmanager, rsyslog.
+ * NATS with JetStream, Mosquitto, RabbitMQ, Prometheus Alertmanager. (Syslog tests use in-test RFC 5424
+ * socket receivers; SMTP uses the smtp-server library.)
  */
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
