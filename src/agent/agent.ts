@@ -39,7 +39,7 @@ export class RulesLoadError extends Error {
 }
 
 /** Rate limiter for repeated log lines: at most one per interval, with the count of the suppressed ones. */
-class LogLimiter {
+export class LogLimiter {
   private last = 0;
   private suppressed = 0;
   constructor(private readonly intervalMs: number) {}

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { Agent, RulesLoadError } from '../agent/agent.js';
+import { Agent, LogLimiter, RulesLoadError } from '../agent/agent.js';
 import { type AgentConfig, ConfigError, loadConfig } from '../agent/config.js';
 import type { EventSource } from '../agent/event-source.js';
 import { RulesFileError, readRulesFiles } from '../agent/rules-files.js';
@@ -79,11 +79,18 @@ export function registerAgentCommands(program: Command): void {
       const cfg = configFrom('agent', opts);
       const log = createLogger('agent');
       const metricsHolder: { agent?: Agent } = {};
+      const rejectLog = new LogLimiter(10_000);
       const sources = agentSources(cfg, {
         onRequest: (code) => metricsHolder.agent?.metrics.webhookRequests.inc({ code: String(code) }),
         onSkipped: (reason, n) =>
           metricsHolder.agent?.metrics.eventsSkipped.inc({ source: 'k8s_audit', reason }, n),
-        onError: (msg) => log.warn('audit webhook rejected a request', { reason: msg }),
+        onError: (msg) =>
+          rejectLog.run((suppressed) =>
+            log.warn('audit webhook rejected a request', {
+              reason: msg,
+              similar_lines_suppressed: suppressed,
+            }),
+          ),
       });
       const agent = new Agent(cfg, { createEngine, sources, log });
       metricsHolder.agent = agent;
