@@ -163,6 +163,7 @@ const cleanup = () => {
   rmSync(work, { recursive: true, force: true });
 };
 process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130)); // runs cleanup
 
 try {
   await waitTcp(natsPort);
