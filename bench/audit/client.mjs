@@ -11,9 +11,9 @@ const post = async (body) => {
   await r.body.text();
   if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode}`);
 };
-// warm-up: let the agent's JIT settle before the measured run (1.5 s, same concurrency)
+// warm-up: let the agent's JIT settle before the measured run (3 s, same concurrency)
 {
-  const until = performance.now() + 1500;
+  const until = performance.now() + 3000;
   let w = 0;
   await Promise.all(
     Array.from({ length: Number(concurrency) }, async () => {

@@ -22,7 +22,7 @@ import { makeBodies } from './mix.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const refdata = process.env.PEREGRINE_REFDATA ?? join(root, '../shared/refdata');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const BATCH = 100;
 const CONCURRENCY = 4;
 const TARGET = 20_000;
