@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerAgentCommands } from './agent-commands.js';
 import { registerConsoleCommand } from './console-command.js';
 import { registerEngineCommands } from './engine-commands.js';
+import { registerGenerateCommand } from './generate-command.js';
 import { registerRelayCommand } from './relay-command.js';
 
 /**
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerRelayCommand(program);
   registerConsoleCommand(program);
   registerEngineCommands(program);
+  registerGenerateCommand(program);
 }
