@@ -82,7 +82,9 @@ describe('EventList item spans (sizing without re-serializing)', () => {
     ]) {
       const spans = eventListItemSpans(text)!;
       expect(spans).toHaveLength(3);
-      spans.forEach(([s, e], i) => expect(JSON.parse(text.slice(s, e))).toEqual(items[i]));
+      spans.forEach(([s, e], i) => {
+        expect(JSON.parse(text.slice(s, e))).toEqual(items[i]);
+      });
     }
     expect(eventListItemSpans('{"kind":"EventList","items":[]}')).toEqual([]);
     expect(eventListItemSpans('{"kind":"EventList"}')).toBeUndefined();
