@@ -101,6 +101,8 @@ struct pg_procinfo {
   __u64 start_ns; /* task start (boot-based ns) */
   __u32 exe_flags; /* PG_EXE_* */
   __u32 pad;
+  __u64 exe_mtime_ns; /* executable inode mtime, ns since the epoch (0 if unknown) */
+  __u64 exe_ctime_ns; /* executable inode ctime */
 };
 
 #define PG_EXE_UPPER 1 /* executable is in an overlayfs upper layer (written in the container) */

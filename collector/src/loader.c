@@ -163,10 +163,10 @@ static void json_frame(const uint8_t *p, uint32_t len) {
       struct pg_procinfo q; memcpy(&q, v, sizeof(q));
       ofmt("{\"ppid\":%u,\"ruid\":%u,\"rgid\":%u,\"loginuid\":%d,\"tty\":%u,\"vpid\":%u,\"vtid\":%u,\"sid\":%u,"
            "\"pgid\":%u,\"pidns\":%u,\"mntns\":%u,\"netns\":%u,\"cap_eff\":%llu,\"exe_ino\":%llu,"
-           "\"exe_mode\":%u,\"exe_uid\":%u,\"exe_nlink\":%u,\"exe_flags\":%u}",
+           "\"exe_mode\":%u,\"exe_uid\":%u,\"exe_nlink\":%u,\"exe_flags\":%u,\"exe_mtime_ns\":%llu}",
            q.ppid, q.ruid, q.rgid, (int)q.loginuid, q.tty, q.vpid, q.vtid, q.sid, q.pgid, q.pidns, q.mntns,
            q.netns, (unsigned long long)q.cap_eff, (unsigned long long)q.exe_ino, q.exe_mode, q.exe_uid,
-           q.exe_nlink, q.exe_flags);
+           q.exe_nlink, q.exe_flags, (unsigned long long)q.exe_mtime_ns);
       break;
     }
     case PG_TAG_FORKINFO: {

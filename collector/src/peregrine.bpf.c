@@ -527,6 +527,10 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   pi.start_ns = BPF_CORE_READ(p, start_time);
   {
     struct inode *ino = BPF_CORE_READ(exe, f_inode);
+    if (bpf_core_field_exists(ino->i_mtime_sec)) {
+      pi.exe_mtime_ns = (__u64)BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ull + BPF_CORE_READ(ino, i_mtime_nsec);
+      pi.exe_ctime_ns = (__u64)BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ull + BPF_CORE_READ(ino, i_ctime_nsec);
+    }
     unsigned long magic = BPF_CORE_READ(ino, i_sb, s_magic);
     if (magic == 0x794c7630 /* OVERLAYFS_SUPER_MAGIC */) {
       struct ovl_inode *ovl = container_of(ino, struct ovl_inode, vfs_inode);
@@ -578,8 +582,10 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child) {
+  /* Forks of excluded processes are still reported (rare, cheap): their children are
+   * not excluded, and without the fork record their first events would be attributed
+   * through a late /proc read. */
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-  if (is_excluded(tgid)) return 0;
   __u32 zero = 0;
   struct rec_buf *rb = bpf_map_lookup_elem(&rec_scratch, &zero);
   if (!rb) return 0;

@@ -41,6 +41,9 @@ export interface ProcessEntry {
   /** The executable lives in an overlayfs upper / lower layer (containers). */
   exeUpperLayer?: boolean;
   exeLowerLayer?: boolean;
+  /** Executable inode mtime / ctime, ns since the epoch. */
+  exeMtimeNs?: number;
+  exeCtimeNs?: number;
   /** Start time, ns since the epoch. */
   startNs: number;
   cgroup: string;
@@ -85,6 +88,9 @@ export interface ExecData {
   exeNlink: number;
   exeUpperLayer?: boolean;
   exeLowerLayer?: boolean;
+  /** Executable inode mtime / ctime, ns since the epoch. */
+  exeMtimeNs?: number;
+  exeCtimeNs?: number;
   startNs: number;
   cgroup: string;
   containerId: string;
@@ -473,6 +479,8 @@ export class ProcessTable {
       exeNlink: d.exeNlink,
       exeUpperLayer: d.exeUpperLayer,
       exeLowerLayer: d.exeLowerLayer,
+      exeMtimeNs: d.exeMtimeNs,
+      exeCtimeNs: d.exeCtimeNs,
       startNs: prev?.startNs ?? d.startNs,
       cgroup: d.cgroup,
       containerId: d.containerId,

@@ -397,6 +397,11 @@ const fixed: Record<string, Getter> = {
   'proc.is_exe_lower_layer': proc((p) => p.exeLowerLayer === true),
   'proc.is_exe_from_memfd': proc((p) => p.exepath.startsWith('/memfd:') || p.exepath.startsWith('memfd:')),
   'proc.exe_ino': proc((p) => p.exeIno || undefined),
+  'proc.exe_ino.ctime': proc((p) => p.exeCtimeNs),
+  'proc.exe_ino.mtime': proc((p) => p.exeMtimeNs),
+  'proc.exe_ino.ctime_duration_proc_start': proc((p) =>
+    p.exeCtimeNs !== undefined ? Math.max(0, p.startNs - p.exeCtimeNs) : undefined,
+  ),
   'proc.nthreads': proc((p) => p.nthreads),
   'proc.nchilds': proc((p) => Math.max(0, p.nthreads - 1)),
   'proc.fdopencount': proc((p) => p.fds.size),
@@ -628,7 +633,7 @@ const WITH_ARG = new Set([
 
 /** Deprecated k8s.* stubs and fields without data on this platform: always "no value". */
 const ALWAYS_NA =
-  /^(k8s\.(rc|svc|rs|deployment)\.|k8s\.ns\.(id|label|labels)$|container\.(info|cni\.json|liveness_probe|readiness_probe)$|k8s\.pod\.cni\.json$|evt\.(cpu|buffer|buflen|io_dir|deltatime.*|wait_latency|latency\.human|around|type\.is|reltime.*|pluginname|plugininfo|asynctype|count\.(procinfo|threadinfo))$|proc\.(aenv|fdlimit|fdusage|vmsize|vmrss|vmswap|pfmajor|pfminor|exe_ino\.(ctime|mtime).*|pidns_init_start_ts)$|thread\.(exectime|totexectime|pfmajor|pfminor|vmsize|vmrss)$|fdlist\.|fd\.(cip|sip|lip|rip)\.name$)/;
+  /^(k8s\.(rc|svc|rs|deployment)\.|k8s\.ns\.(id|label|labels)$|container\.(info|cni\.json|liveness_probe|readiness_probe)$|k8s\.pod\.cni\.json$|evt\.(cpu|buffer|buflen|io_dir|deltatime.*|wait_latency|latency\.human|around|type\.is|reltime.*|pluginname|plugininfo|asynctype|count\.(procinfo|threadinfo))$|proc\.(aenv|fdlimit|fdusage|vmsize|vmrss|vmswap|pfmajor|pfminor|exe_ino\.ctime_duration_pidns_start|pidns_init_start_ts)$|thread\.(exectime|totexectime|pfmajor|pfminor|vmsize|vmrss)$|fdlist\.|fd\.(cip|sip|lip|rip)\.name$)/;
 
 export class SyscallExtractor implements SourceExtractor<SyscallEvent> {
   readonly source = 'syscall';

@@ -90,6 +90,9 @@ export interface ProcInfoRec {
   startNs: bigint;
   /** 1: executable in an overlayfs upper layer, 2: in a lower layer, 0: not on overlayfs. */
   exeFlags: number;
+  /** Executable inode mtime / ctime, ns since the epoch (0 = unknown). */
+  exeMtimeNs: number;
+  exeCtimeNs: number;
 }
 
 export interface ForkInfoRec {
@@ -296,6 +299,8 @@ export class Frame {
       exeNlink: b.readUInt32LE(92),
       startNs: b.readBigUInt64LE(96),
       exeFlags: b.length >= 108 ? b.readUInt32LE(104) : 0,
+      exeMtimeNs: b.length >= 128 ? Number(b.readBigUInt64LE(112)) : 0,
+      exeCtimeNs: b.length >= 128 ? Number(b.readBigUInt64LE(120)) : 0,
     };
   }
 

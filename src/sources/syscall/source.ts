@@ -495,6 +495,8 @@ export class SyscallSource {
       exeNlink: pi?.exeNlink ?? 1,
       exeUpperLayer: ((pi?.exeFlags ?? 0) & 1) !== 0,
       exeLowerLayer: ((pi?.exeFlags ?? 0) & 2) !== 0,
+      exeMtimeNs: pi?.exeMtimeNs || undefined,
+      exeCtimeNs: pi?.exeCtimeNs || undefined,
       startNs: Number(f.ts),
       cgroup,
       containerId: c?.id ?? '',

@@ -4,7 +4,7 @@
  * killed mid-run and must come back; the events round-trip through a capture.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import type { FieldValue } from '../../../src/engine/api.js';
 import { CaptureWriter, readCapture } from '../../../src/sources/syscall/capture.js';
 import { defaultCollectorPath } from '../../../src/sources/syscall/collector.js';
 import type { SyscallEvent } from '../../../src/sources/syscall/event.js';
+import { Kind } from '../../../src/sources/syscall/frame.js';
 import { SyscallSource } from '../../../src/sources/syscall/source.js';
 import { liveOrSkip } from '../../harness/live.js';
 import { waitFor } from '../../harness/servers.js';
@@ -123,7 +124,10 @@ describe.runIf(live)('syscall source, live on this kernel', () => {
     );
 
     const evs = mine();
-    const shExec = evs.find((e) => e.type === 'execve' && get(e, 'proc.name') === 'sh');
+    // the exec record (PATH lookups before it are failed execve events of the caller)
+    const shExec = evs.find(
+      (e) => e.type === 'execve' && e.frame.kind === Kind.Exec && get(e, 'proc.name') === 'sh',
+    );
     expect(shExec, 'execve of sh').toBeDefined();
     expect(get(shExec!, 'proc.cmdline')).toBe(`sh -c ${script}`);
     expect(get(shExec!, 'proc.exepath')).toMatch(/\/(dash|sh|bash)$/);
@@ -131,6 +135,10 @@ describe.runIf(live)('syscall source, live on this kernel', () => {
     expect(get(shExec!, 'user.name')).toBe('root');
     expect(get(shExec!, 'container.id')).toBe('host');
     expect(get(shExec!, 'proc.env', 'PEREGRINE_E2E')).toBe('env-seen');
+    const st = statSync(String(get(shExec!, 'proc.exepath')), { bigint: true });
+    expect(get(shExec!, 'proc.exe_ino.mtime')).toBe(Number(st.mtimeNs));
+    expect(get(shExec!, 'proc.exe_ino')).toBe(Number(st.ino));
+    expect(get(shExec!, 'proc.is_exe_upper_layer')).toBe(false);
 
     const open = evs.find((e) => e.type === 'openat' && get(e, 'fd.name') === `${dir}/a.txt`);
     expect(open, 'openat of a.txt (relative path resolved in the kernel)').toBeDefined();

@@ -407,7 +407,19 @@ describe('SyscallExtractor over live-decoded frames', () => {
   it('host processes: container.id host, k8s fields absent', () => {
     const ev = feed(execFrame({ pid: 300, ppid: 1, argv: ['ls'], exe: '/bin/ls' }))!;
     expect(field(ev, 'proc.is_exe_upper_layer')).toBe(false);
-    const up = feed(execFrame({ pid: 301, ppid: 1, argv: ['dropped'], exe: '/tmp/dropped', exeFlags: 1 }))!;
+    const up = feed(
+      execFrame({
+        pid: 301,
+        ppid: 1,
+        argv: ['dropped'],
+        exe: '/tmp/dropped',
+        exeFlags: 1,
+        exeCtimeNs: 1_600_000_000_000_000_000n,
+      }),
+    )!;
+    expect(field(up, 'proc.exe_ino.ctime')).toBe(1.6e18);
+    expect(field(up, 'proc.exe_ino.mtime')).toBe(1.6e18);
+    expect(field(up, 'proc.exe_ino.ctime_duration_proc_start')).toBe(1.7e18 - 1.6e18);
     expect(field(up, 'proc.is_exe_upper_layer')).toBe(true);
     expect(field(up, 'proc.is_exe_lower_layer')).toBe(false);
     expect(field(up, 'evt.arg', 'flags')).toBe('EXE_WRITABLE|EXE_UPPER_LAYER'); // root may write it

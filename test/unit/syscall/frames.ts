@@ -121,8 +121,9 @@ export function procInfo(p: {
   exeUid?: number;
   startNs?: bigint;
   exeFlags?: number;
+  exeCtimeNs?: bigint;
 }): Buffer {
-  const b = Buffer.alloc(112);
+  const b = Buffer.alloc(128);
   b.writeUInt32LE(p.ppid, 0);
   b.writeUInt32LE(p.ruid ?? 0, 4);
   b.writeInt32LE(p.loginuid ?? -1, 12);
@@ -137,6 +138,8 @@ export function procInfo(p: {
   b.writeUInt32LE(p.exeUid ?? 0, 84);
   b.writeBigUInt64LE(p.startNs ?? 0n, 96);
   b.writeUInt32LE(p.exeFlags ?? 0, 104);
+  b.writeBigUInt64LE(p.exeCtimeNs ?? 0n, 120);
+  b.writeBigUInt64LE(p.exeCtimeNs ?? 0n, 112);
   return b;
 }
 
@@ -158,6 +161,7 @@ export function execFrame(o: {
   capEff?: bigint;
   env?: string[];
   exeFlags?: number;
+  exeCtimeNs?: bigint;
 }): Buffer {
   return frame(
     { kind: Kind.Exec, nr: o.nr ?? NR.execve, tgid: o.pid, uid: o.uid ?? 0, gid: o.gid ?? 0, ts: o.ts },
@@ -173,6 +177,7 @@ export function execFrame(o: {
           pgid: o.pid,
           capEff: o.capEff,
           exeFlags: o.exeFlags,
+          exeCtimeNs: o.exeCtimeNs,
         }),
       ],
       [Tag.Comm, o.comm ?? (o.exe.split('/').pop() ?? '').slice(0, 15)],
