@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alert, post, startRelay, tempDir, until } from './helpers.js';
 
@@ -120,6 +121,29 @@ describe('sink TLS: checkcert and mutual TLS', () => {
       await strict.stop();
       await lax.stop();
       await ca.stop();
+    }
+  });
+
+  it('syslog over TLS: RFC 5424 frames on a TLS socket, certificate checked against tlsclient.cacertfile', async () => {
+    const frames: string[] = [];
+    const srv = tls.createServer(
+      { key: readFileSync(f('server.key')), cert: readFileSync(f('server.crt')) },
+      (s) => {
+        s.on('data', (d: Buffer) => frames.push(d.toString()));
+      },
+    );
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const r = await startRelay({
+      syslog: { host: '127.0.0.1', port: (srv.address() as AddressInfo).port, protocol: 'tls' },
+      tlsclient: { cacertfile: f('ca.crt') },
+    });
+    try {
+      const uuid = (await post(r.url, alert({ rule: 'over-tls' }))).headers.get('x-peregrine-uuid')!;
+      await until(() => frames.join('').includes(uuid), 5000, 'syslog over TLS');
+      expect(frames.join('')).toMatch(/^\d+ <\d+>1 \S+ \S+ Falco /);
+    } finally {
+      await r.stop();
+      srv.close();
     }
   });
 

@@ -228,6 +228,34 @@ describe('sinks against real servers', () => {
     expect(raw).toContain(uuid);
   });
 
+  it('redis: stream (XADD with uuid) and hashmap (HSET by uuid) storage types', async () => {
+    const rs = await startRelay({
+      redis: { address: `127.0.0.1:${redis.port}`, storagetype: 'stream', key: 'falco-stream' },
+    });
+    const rh = await startRelay({
+      redis: { address: `127.0.0.1:${redis.port}`, storagetype: 'hashmap', key: 'falco-hash' },
+    });
+    try {
+      const u1 = (await post(rs.url, alert({ rule: 'to-stream' }))).headers.get('x-peregrine-uuid')!;
+      const u2 = (await post(rh.url, alert({ rule: 'to-hash' }))).headers.get('x-peregrine-uuid')!;
+      await until(
+        async () => (await redisCommand(redis.port, 'XLEN', 'falco-stream')).startsWith(':1'),
+        10_000,
+        'stream entry',
+      );
+      await until(
+        async () => (await redisCommand(redis.port, 'HLEN', 'falco-hash')).startsWith(':1'),
+        10_000,
+        'hash entry',
+      );
+      expect(await redisCommand(redis.port, 'HEXISTS', 'falco-hash', u2)).toBe(':1\r\n');
+      expect(u1).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await rs.stop();
+      await rh.stop();
+    }
+  });
+
   it('postgresql: a row per alert, idempotent by uuid', async () => {
     const c = new pg.Client({ connectionString: pgs.url });
     await c.connect();

@@ -63,7 +63,7 @@ export function create(section: ConfigTree, ctx: SinkContext): SinkInstance[] {
     return new Promise((resolve, reject) => {
       const s =
         protocol === 'tls'
-          ? tls.connect({ host, port, servername: host, ...tlsOpts })
+          ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...tlsOpts })
           : net.connect({ host, port });
       const onErr = (e: Error) => reject(e);
       s.once('error', onErr);
