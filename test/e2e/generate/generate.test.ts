@@ -180,6 +180,40 @@ describe.runIf(liveContainersOrSkip())('peregrine generate against the live sysc
     }
   }, 120_000);
 
+  it('without a container: the network actions run in fresh namespaces and are seen on the host', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'generate', 'reverse_shell', 'mining_pool', 'shell', '--json', '--sandbox', 'namespaces'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const pid = child.pid!;
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).toBe(0);
+    const rs = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as GenerateReport);
+    expect(rs.map((r) => [r.action, r.skipped === undefined])).toEqual([
+      ['reverse_shell', true],
+      ['mining_pool', true],
+      ['shell', false],
+    ]);
+    const mineNs = () => seen.filter((s) => s.apids.includes(pid));
+    await waitFor(
+      () =>
+        ['Reverse Shell', 'Connection To Mining Pool Port'].every((rule) =>
+          mineNs().some((s) => s.alert.rule === rule),
+        ),
+      15_000,
+      'namespace alerts',
+    );
+    for (const s of mineNs()) expect(s.alert.output_fields['container.id']).toBe('host');
+  }, 60_000);
+
   it('a benign developer workload raises nothing at Warning or above', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pg-benign-'));
     try {
@@ -230,4 +264,23 @@ describe.runIf(liveContainersOrSkip())('peregrine generate against the live sysc
       rmSync(dir, { recursive: true, force: true });
     }
   }, 90_000);
+});
+
+describe.runIf(existsSync(join(ROOT, 'dist/cli/main.js')))('peregrine generate command line', () => {
+  it('--list names an existing default rule for every action; unknown actions fail with exit 2', async () => {
+    const { execFileSync, spawnSync } = await import('node:child_process');
+    const list = execFileSync(process.execPath, [BIN, 'generate', '--list', '--json'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { action: string; rule: string });
+    expect(list.length).toBe(19);
+    const rules = readFileSync(RULES, 'utf8');
+    for (const a of list) expect(rules, a.action).toContain(`- rule: ${a.rule}\n`);
+    const bad = spawnSync(process.execPath, [BIN, 'generate', 'no_such_action'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("unknown action 'no_such_action'");
+    const badMode = spawnSync(process.execPath, [BIN, 'generate', '--sandbox', 'vm'], { encoding: 'utf8' });
+    expect(badMode.status).toBe(2);
+    expect(badMode.stderr).toContain('--sandbox');
+  });
 });
