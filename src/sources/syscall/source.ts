@@ -286,6 +286,8 @@ export class SyscallSource {
   async start(onEvent: (ev: SyscallEvent) => void): Promise<void> {
     this.onEvent = onEvent;
     const path = this.opts.collectorPath ?? defaultCollectorPath();
+    if (!existsSync(path))
+      throw new Error(`collector binary not found at ${path} (build it: scripts/setup.d/collector.sh)`);
     const known = collectorSyscalls(path);
     const types = this.opts.eventTypes ? [...this.opts.eventTypes] : [...known, ...PROCESS_RECORD_TYPES];
     this.wanted = this.opts.eventTypes ? new Set(types) : undefined;

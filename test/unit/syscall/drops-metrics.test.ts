@@ -98,5 +98,9 @@ describe('availability', () => {
       /not running as root|collector binary not found at \/nonexistent|BTF/,
     );
     if (process.getuid?.() === 0) expect(syscallSourceUnavailableReason('/bin/true')).toBeUndefined();
+    const { SyscallSource } = await import('../../../src/sources/syscall/source.js');
+    await expect(new SyscallSource({ collectorPath: '/nonexistent/pc' }).start(() => {})).rejects.toThrow(
+      /collector binary not found at \/nonexistent\/pc/,
+    );
   });
 });
