@@ -2,53 +2,33 @@
  * kill -9 during a 10,000-alert burst: every alert the relay acknowledged (200) is delivered after the
  * restart, counted by uuid; duplicates (the batch in flight) are reported.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../harness/servers.js';
 import { alert, startReceiver, tempDir, until } from './helpers.js';
 
 const ROOT = resolve(new URL('../../..', import.meta.url).pathname);
 
-/** Compile the relay alone into a temp dir (independent of dist/ and of other stages' build state). */
+/**
+ * A tiny runner that starts the relay from the built tree (dist/, made by `npm run build`, which
+ * scripts/setup.sh runs before the tests) and prints its port.
+ */
 function buildRelay(out: string): string {
-  execFileSync(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules/typescript/bin/tsc'),
-      '--outDir',
-      out,
-      '--rootDir',
-      join(ROOT, 'src'),
-      '--module',
-      'nodenext',
-      '--moduleResolution',
-      'nodenext',
-      '--target',
-      'es2023',
-      '--skipLibCheck',
-      '--types',
-      'node',
-      '--strict',
-      join(ROOT, 'src/relay/relay.ts'),
-      join(ROOT, 'src/relay/sinks/registry.ts'),
-      join(ROOT, 'src/relay/config/relay-config.ts'),
-    ],
-    { stdio: 'pipe' },
-  );
-  writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module', version: '0.0.0-test' }));
-  // src/version.ts reads the package.json above the build root
-  writeFileSync(join(out, '..', 'package.json'), JSON.stringify({ type: 'module', version: '0.0.0-test' }));
-  // node_modules resolution: link the repo's modules beside the compiled tree
-  execFileSync('ln', ['-s', join(ROOT, 'node_modules'), join(out, 'node_modules')]);
+  const dist = join(ROOT, 'dist');
+  if (!existsSync(join(dist, 'relay', 'relay.js')))
+    throw new Error('dist/ is missing: run npm run build first');
+  const url = (p: string) => pathToFileURL(join(dist, p)).href;
+  mkdirSync(out, { recursive: true });
   const runner = join(out, 'run-relay.mjs');
   writeFileSync(
     runner,
-    `import { loadRelayConfig } from './relay/config/relay-config.js';
-import { Relay } from './relay/relay.js';
-import { SINKS } from './relay/sinks/registry.js';
+    `import { loadRelayConfig } from '${url('relay/config/relay-config.js')}';
+import { Relay } from '${url('relay/relay.js')}';
+import { SINKS } from '${url('relay/sinks/registry.js')}';
 const relay = await Relay.start(loadRelayConfig(SINKS, {}));
 process.stdout.write('READY ' + relay.port + '\\n');
 `,
