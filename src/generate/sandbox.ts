@@ -11,7 +11,7 @@
  */
 import { execFileSync, type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -97,8 +97,27 @@ function importImage(): void {
   }
 }
 
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** The parent cgroups podman (cgroupfs manager) creates and leaves behind. */
+function libpodCgroups(): string[] {
+  const out: string[] = [];
+  let hierarchies: string[] = [];
+  try {
+    hierarchies = readdirSync(CGROUP_ROOT);
+  } catch {
+    return out;
+  }
+  for (const h of ['', ...hierarchies]) {
+    const base = join(CGROUP_ROOT, h, 'libpod_parent');
+    if (existsSync(base)) out.push(join(base, 'conmon'), base);
+  }
+  return out.filter((d) => existsSync(d));
+}
+
 /** A busybox container labelled as pod peregrine-generate/peregrine-generate. */
 export function startContainer(): Sandbox {
+  const cgroupsBefore = new Set(libpodCgroups());
   let imported = false;
   try {
     podman(['image', 'exists', GENERATE_IMAGE]);
@@ -119,6 +138,15 @@ export function startContainer(): Sandbox {
         podman(['rmi', '-f', GENERATE_IMAGE]);
       } catch {
         /* in use elsewhere */
+      }
+    }
+    // Parent cgroups this run created (only empty ones can go; children first).
+    for (const d of libpodCgroups()) {
+      if (cgroupsBefore.has(d)) continue;
+      try {
+        rmdirSync(d);
+      } catch {
+        /* busy: another container uses it */
       }
     }
   };

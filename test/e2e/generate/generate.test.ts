@@ -10,7 +10,15 @@
  * sample of the benign workload's events (negatives) as captures into DIR.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +144,11 @@ describe.runIf(liveContainersOrSkip())('peregrine generate against the live sysc
     expect(reports.length).toBe(19);
     for (const r of reports) expect(r.error ?? r.skipped, `${r.action}`).toBeUndefined();
     const ctr = reports.find((r) => r.container)!.container!;
+    // Every action cleaned up: no container, no image it imported, no temp file left.
+    expect(env.podman(['ps', '-a', '--format', '{{.Names}}']).split('\n')).not.toContain(ctr.name);
+    expect(env.podman(['images', '--format', '{{.Repository}}'])).not.toContain('peregrine/generate');
+    expect(readdirSync('/etc').filter((f) => f.startsWith('peregrine-generate-'))).toEqual([]);
+    expect(readdirSync('/var/log').filter((f) => f.startsWith('peregrine-generate-'))).toEqual([]);
     const rules = new Set(reports.map((r) => r.rule));
     await waitFor(
       () => [...rules].every((rule) => seen.some((s) => s.alert.rule === rule && ours(s, ctr.id))),
