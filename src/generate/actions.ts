@@ -30,6 +30,8 @@ export interface Action {
   /** The process that performs it (proc.name) and its parent (proc.pname), when fixed. */
   proc?: string;
   parent?: string;
+  /** Alerts the action should raise (default 1). */
+  alerts?: number;
   describe: string;
   run(ctx: ActionContext): Promise<ActionOutcome>;
 }
@@ -163,7 +165,8 @@ export const ACTIONS: readonly Action[] = [
     rule: 'System Directory Changed In Running Container',
     where: 'container',
     proc: 'touch',
-    describe: 'creates /bin/pg-generate-drift in the running container',
+    alerts: 3,
+    describe: 'creates, renames and deletes a file below /bin of the running container',
     async run(ctx) {
       const skip = needContainer(ctx);
       if (skip) return { did: '', skipped: skip };
@@ -171,7 +174,9 @@ export const ACTIONS: readonly Action[] = [
       const wait = ctx.sandbox.startedMs + 2500 - Date.now();
       if (wait > 0) await sleep(wait);
       check(ctx.sandbox.exec(['touch', '/bin/pg-generate-drift']), 'touch');
-      return { did: `created /bin/pg-generate-drift in ${ctx.sandbox.name} (removed with the container)` };
+      check(ctx.sandbox.exec(['mv', '/bin/pg-generate-drift', '/bin/pg-generate-drift2']), 'mv');
+      check(ctx.sandbox.exec(['rm', '/bin/pg-generate-drift2']), 'rm');
+      return { did: `created, renamed and deleted /bin/pg-generate-drift in ${ctx.sandbox.name}` };
     },
   },
   {
@@ -187,6 +192,7 @@ export const ACTIONS: readonly Action[] = [
     rule: 'SSH Connection In Container',
     where: 'container',
     proc: 'nc',
+    alerts: 2,
     describe: 'connects to 192.0.2.1:22 and accepts it on port 22 (both ends in the container)',
     run: (ctx) => connectInContainer(ctx, 22),
   },

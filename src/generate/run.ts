@@ -12,6 +12,8 @@ export interface GenerateReport {
   where: 'container' | 'host';
   proc?: string;
   parent?: string;
+  /** Alerts the action should raise. */
+  alerts: number;
   did?: string;
   skipped?: string;
   error?: string;
@@ -68,7 +70,7 @@ export async function runGenerate(
         `container ${sandbox.name} id=${sandbox.id.slice(0, 12)} image=${sandbox.image} pod=${sandbox.podNamespace}/${sandbox.podName}`,
       );
     for (const a of actions) {
-      const r: GenerateReport = { action: a.name, rule: a.rule, where: a.where };
+      const r: GenerateReport = { action: a.name, rule: a.rule, where: a.where, alerts: a.alerts ?? 1 };
       if (a.proc) r.proc = a.proc;
       if (a.parent) r.parent = a.parent;
       if (a.where === 'container' && sandbox.kind === 'container')
