@@ -187,7 +187,7 @@ describe.runIf(liveContainersOrSkip())('peregrine generate against the live sysc
         `${JSON.stringify(
           mine.map((s) => ({ n: JSON.parse(s.line).n, rule: s.alert.rule })),
           null,
-          1,
+          2,
         )}\n`,
       );
     }
