@@ -90,6 +90,12 @@ const NEGATIVES: Record<string, [string, (j: Line) => void, boolean?][]> = {
   'Shell Run In Container': [
     ['on the host', toHost],
     ['not a shell', setComm('cat')],
+    [
+      'the container entrypoint',
+      (j) => {
+        j.p[0].vpid = 1;
+      },
+    ],
   ],
   'Sensitive Program Run In Container': [
     ['on the host', toHost],
