@@ -17,4 +17,9 @@ const server = http.createServer((req, res) => {
 });
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
-process.on('message', (m) => m === 'stop' && process.exit(0));
+process.on('message', (m) => {
+  if (m === 'stats') {
+    const cpu = process.cpuUsage();
+    process.send({ cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+  } else if (m === 'stop') process.exit(0);
+});

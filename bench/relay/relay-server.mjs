@@ -9,7 +9,13 @@ const relay = await Relay.start(loadRelayConfig(SINKS, {}), { log: createLogger(
 process.send({ port: relay.port });
 process.on('message', async (m) => {
   if (m === 'stats') {
-    process.send({ fsyncs: relay.spool?.fsyncs ?? 0, fsyncMs: relay.spool?.fsyncMs ?? 0, lastSeq: relay.spool?.lastSeq ?? 0 });
+    const cpu = process.cpuUsage();
+    process.send({
+      fsyncs: relay.spool?.fsyncs ?? 0,
+      fsyncMs: relay.spool?.fsyncMs ?? 0,
+      lastSeq: relay.spool?.lastSeq ?? 0,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    });
   } else if (m === 'stop') {
     await relay.close();
     process.exit(0);

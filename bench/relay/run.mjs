@@ -51,8 +51,8 @@ async function waitTcp(port) {
   }
   throw new Error(`nothing on port ${port}`);
 }
-function forkReady(file, env = {}) {
-  const child = fork(join(here, file), { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function forkReady(file, env = {}, execArgv = []) {
+  const child = fork(join(here, file), { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ child, info: m }));
     child.once('exit', (c) => reject(new Error(`${file} exited ${c}`)));
@@ -92,7 +92,7 @@ function alertBody(phase) {
 }
 
 /** Closed loop: CONNECTIONS workers, each sends the next request when the previous one is answered. */
-async function closedLoop(port, phase) {
+async function closedLoop(port, phase, child) {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS, pipelining: 1 });
   let ok = 0;
   let bad = 0;
@@ -100,6 +100,11 @@ async function closedLoop(port, phase) {
   const start = Date.now();
   const measureFrom = start + WARMUP;
   const end = measureFrom + DURATION;
+  // CPU seconds the server process spends inside the measured window
+  let cpu0;
+  const cpuAt0 = sleep(WARMUP).then(async () => {
+    cpu0 = (await ask(child, 'stats')).cpuSeconds;
+  });
   const worker = async () => {
     while (Date.now() < end) {
       const t0 = now();
@@ -114,8 +119,10 @@ async function closedLoop(port, phase) {
     }
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+  await cpuAt0;
+  const cpu = (await ask(child, 'stats')).cpuSeconds - cpu0;
   await pool.close();
-  return { rate: ok / (DURATION / 1000), bad, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return { rate: ok / (DURATION / 1000), ok, bad, cpu, perCpu: ok / cpu, p50: pct(lat, 50), p99: pct(lat, 99) };
 }
 
 /** Open loop: RATE requests per second for DURATION, whatever the answers take. */
@@ -174,7 +181,7 @@ try {
   stage('baseline: closed loop');
   const base = await forkReady('baseline-server.mjs');
   children.push(base.child);
-  const b = await closedLoop(base.info.port, 'throughput');
+  const b = await closedLoop(base.info.port, 'throughput', base.child);
   base.child.kill('SIGKILL');
 
   stage(`baseline ${Math.round(b.rate)}/s`);
@@ -192,10 +199,11 @@ try {
       NATS_HOSTPORT: `nats://127.0.0.1:${natsPort}`,
       FILE_PATH: fileOut,
       PEREGRINE_LOG_LEVEL: 'error',
-    });
+    }, process.env.RELAY_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_CPU_PROF] : []);
     children.push(relay.child);
     stage(`relay (${tag}): closed loop`);
-    const r = await closedLoop(relay.info.port, 'throughput');
+    const cpuStart = (await ask(relay.child, 'stats')).cpuSeconds;
+    const r = await closedLoop(relay.info.port, 'throughput', relay.child);
     const st = await ask(relay.child, 'stats');
     stage(`relay (${tag}) ${Math.round(r.rate)}/s (${r.bad} not 200), ${st.fsyncs} fsyncs; waiting for sinks to drain`);
     // let the sinks drain the backlog of the saturation run before measuring latency
@@ -205,6 +213,9 @@ try {
       if (i % 20 === 19) stage(`draining: webhook ${rep.counts.webhook}, nats ${rep.counts.nats} of ${st.lastSeq}`);
       await sleep(100);
     }
+    // the whole cycle: CPU to accept every alert of the saturation run and deliver it to all three sinks
+    const cycleCpu = (await ask(relay.child, 'stats')).cpuSeconds - cpuStart;
+    r.cycleCpuPerKAlert = (cycleCpu / Math.max(1, st.lastSeq)) * 1000;
     await ask(sinks.child, 'reset');
     stage(`relay (${tag}): open loop at ${RATE}/s`);
     const o = await openLoop(relay.info.port, 'latency');
@@ -257,12 +268,12 @@ try {
   const fsyncMean = (st) => (st.fsyncMs / Math.max(1, st.fsyncs)).toFixed(1);
   console.log(`\nmachine: ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`closed loop: ${CONNECTIONS} keep-alive connections, ${DURATION / 1000} s after ${WARMUP / 1000} s warm-up, one alert per request (~600 B)`);
-  console.log('| server | accepted alerts/s | ratio | intake p50 ms | intake p99 ms | note |');
-  console.log('|---|---|---|---|---|---|');
-  console.log(`| baseline: bare node:http + JSON.parse | ${Math.round(b.rate)} | 1.00 | ${f(b.p50)} | ${f(b.p99)} | |`);
+  console.log('| server | accepted alerts/s | ratio | alerts per CPU-second (ratio) | CPU ms per 1000 alerts, accept + deliver to all sinks | intake p50 ms | intake p99 ms | note |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  console.log(`| baseline: bare node:http + JSON.parse | ${Math.round(b.rate)} | 1.00 | ${Math.round(b.perCpu)} (1.00) | ${f((1000 / b.perCpu) * 1000)} (accept only) | ${f(b.p50)} | ${f(b.p99)} | |`);
   for (const [label, x] of [['relay: spool on disk + webhook, NATS, file', disk], ['relay: spool on tmpfs (diagnostic)', mem]]) {
     if (!x) continue;
-    console.log(`| ${label} | ${Math.round(x.r.rate)} | ${(x.r.rate / b.rate).toFixed(2)} | ${f(x.r.p50)} | ${f(x.r.p99)} | ${x.st.fsyncs} fsyncs for ${x.st.lastSeq} alerts, mean fsync ${fsyncMean(x.st)} ms |`);
+    console.log(`| ${label} | ${Math.round(x.r.rate)} | ${(x.r.rate / b.rate).toFixed(2)} | ${Math.round(x.r.perCpu)} (${(x.r.perCpu / b.perCpu).toFixed(2)}) | ${f(x.r.cycleCpuPerKAlert * 1000)} | ${f(x.r.p50)} | ${f(x.r.p99)} | ${x.st.fsyncs} fsyncs for ${x.st.lastSeq} alerts, mean fsync ${fsyncMean(x.st)} ms |`);
   }
   console.log(`\nopen loop at ${RATE} alerts/s for ${DURATION / 1000} s (latency = sender clock → receiver)`);
   console.log('| relay | sent | 200 | intake p50 ms | intake p99 ms | webhook p50 / p99 ms | nats p50 / p99 ms | file lines |');
@@ -282,6 +293,7 @@ try {
     const wP99 = pct(x.rep.latency.webhook, 99);
     const nP99 = pct(x.rep.latency.nats, 99);
     out({ metric: `intake accepted alerts/s vs bare node:http${suffix}`, value: Math.round(x.r.rate), unit: 'alerts/s', baseline: Math.round(b.rate), ratio: Number(ratio.toFixed(3)), target: 0.6, pass: ratio >= 0.6 });
+    out({ metric: `accepted alerts per CPU-second of the server process${suffix}`, value: Math.round(x.r.perCpu), unit: 'alerts/CPU-s', baseline: Math.round(b.perCpu), ratio: Number((x.r.perCpu / b.perCpu).toFixed(3)), target: null, pass: null });
     out({ metric: `webhook delivery p99 at ${RATE}/s${suffix}`, value: Number(f(wP99)), unit: 'ms', baseline: null, target: 20, pass: wP99 <= 20 && x.rep.latency.webhook.length >= x.o.ok });
     out({ metric: `nats delivery p99 at ${RATE}/s${suffix}`, value: Number(f(nP99)), unit: 'ms', baseline: null, target: 20, pass: nP99 <= 20 && x.rep.latency.nats.length >= x.o.ok });
   };

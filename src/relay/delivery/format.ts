@@ -23,7 +23,20 @@ export function sidekickPayload(a: FalcoAlert): Record<string, unknown> {
   return p;
 }
 
-export const sidekickJson = (a: FalcoAlert): string => JSON.stringify(sidekickPayload(a));
+const sidekickCache = new WeakMap<FalcoAlert, string>();
+
+/**
+ * `sidekickPayload` as JSON. Cached per alert object: the sinks of one relay share the parsed alert of a
+ * spool record (read-only), so webhook, NATS, file … serialise it once between them.
+ */
+export function sidekickJson(a: FalcoAlert): string {
+  let s = sidekickCache.get(a);
+  if (s === undefined) {
+    s = JSON.stringify(sidekickPayload(a));
+    sidekickCache.set(a, s);
+  }
+  return s;
+}
 
 /** Keys of output_fields whose value is a string, sorted. */
 export function stringFieldKeys(a: FalcoAlert): string[] {

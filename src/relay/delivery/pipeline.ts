@@ -63,9 +63,15 @@ export class SinkPipeline {
   private readonly order: Array<{ seq: number; receivedAt: number }> = [];
   private head = 0;
   private readonly done = new Set<number>();
-  private readonly queue: Item[] = [];
+  /** Items ready to send: `queue[qHead…]` (a head index instead of shift/splice, which copy the array). */
+  private queue: Item[] = [];
+  private qHead = 0;
   private wakeSenders: Array<() => void> = [];
   private wakeReader: (() => void) | undefined;
+  /** Resolves the reader's wait for new spool records (close() calls it). */
+  private wakeIdle: (() => void) | undefined;
+  /** Sends in flight with their deadline: one sweeper timer enforces `delivery.timeout` for all of them. */
+  private readonly sends = new Map<AbortController, number>();
   private readonly stop = new AbortController();
   private readonly match: Matcher;
   private readonly dedup: Deduper<number> | undefined;
@@ -104,6 +110,23 @@ export class SinkPipeline {
     return this.sink.name;
   }
 
+  private get queued(): number {
+    return this.queue.length - this.qHead;
+  }
+
+  private take(n: number): Item[] {
+    const batch = this.queue.slice(this.qHead, this.qHead + n);
+    this.qHead += batch.length;
+    if (this.qHead === this.queue.length) {
+      this.queue = [];
+      this.qHead = 0;
+    } else if (this.qHead > 4096 && this.qHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.qHead);
+      this.qHead = 0;
+    }
+    return batch;
+  }
+
   /** Records after the cursor (filtered ones included until read). */
   get backlog(): number {
     return Math.max(0, this.spool.visibleSeq - this.cursor);
@@ -132,6 +155,9 @@ export class SinkPipeline {
     this.loops.push(this.readLoop());
     for (let i = 0; i < this.opts.concurrency; i++) this.loops.push(this.sendLoop());
     this.timers.push(setInterval(() => void this.saveCursor(), 200));
+    this.timers.push(
+      setInterval(() => this.sweepTimeouts(), Math.max(10, Math.min(250, this.opts.timeoutMs / 4))),
+    );
     if (this.dedup) {
       const every = Math.max(10, Math.min(1000, this.opts.dedupWindowMs / 4));
       this.timers.push(setInterval(() => this.releaseDedup(Date.now()), every));
@@ -152,16 +178,26 @@ export class SinkPipeline {
     this.wake();
   }
 
+  /** Wake as many idle senders as there are batches queued (all of them when stopping). */
   private wake(): void {
-    const w = this.wakeSenders;
-    this.wakeSenders = [];
-    for (const f of w) f();
+    if (this.wakeSenders.length === 0) return;
+    const want = this.stop.signal.aborted
+      ? this.wakeSenders.length
+      : Math.ceil(this.queued / this.opts.batchSize);
+    for (const f of this.wakeSenders.splice(0, want)) f();
+  }
+
+  private sweepTimeouts(): void {
+    if (this.sends.size === 0) return;
+    const now = Date.now();
+    for (const [ac, deadline] of this.sends)
+      if (now >= deadline) ac.abort(new Error(`timeout after ${this.opts.timeoutMs} ms`));
   }
 
   private async readLoop(): Promise<void> {
     const signal = this.stop.signal;
     while (!signal.aborted) {
-      if (this.queue.length >= this.highWater) {
+      if (this.queued >= this.highWater) {
         await new Promise<void>((r) => {
           this.wakeReader = r;
         });
@@ -176,7 +212,12 @@ export class SinkPipeline {
         continue;
       }
       if (recs.length === 0) {
-        await Promise.race([this.spool.waitFor(this.readSeq), sleep(60_000, signal)]);
+        // No timer here: a 60 s sleep per empty read would pile up timers and abort listeners under load.
+        await new Promise<void>((r) => {
+          this.wakeIdle = r;
+          void this.spool.waitFor(this.readSeq).then(r);
+        });
+        this.wakeIdle = undefined;
         continue;
       }
       const now = Date.now();
@@ -185,7 +226,8 @@ export class SinkPipeline {
         this.order.push({ seq: rec.seq, receivedAt: rec.receivedAt });
         let alert: FalcoAlert;
         try {
-          alert = JSON.parse(rec.json) as FalcoAlert;
+          // parsed once per record for all sinks (in-memory records keep the parsed alert)
+          alert = this.spool.parsed(rec);
         } catch {
           await this.deadLetter.add(
             this.name,
@@ -214,14 +256,14 @@ export class SinkPipeline {
   private async sendLoop(): Promise<void> {
     const signal = this.stop.signal;
     while (!signal.aborted) {
-      if (this.queue.length === 0) {
+      if (this.queued === 0) {
         await new Promise<void>((r) => {
           this.wakeSenders.push(r);
         });
         continue;
       }
-      const batch = this.queue.splice(0, this.opts.batchSize);
-      if (this.wakeReader && this.queue.length < this.highWater / 2) {
+      const batch = this.take(this.opts.batchSize);
+      if (this.wakeReader && this.queued < this.highWater / 2) {
         const w = this.wakeReader;
         this.wakeReader = undefined;
         w();
@@ -232,12 +274,8 @@ export class SinkPipeline {
 
   private async sendOnce(batch: Item[]): Promise<SendResult> {
     const ac = new AbortController();
-    const onStop = () => ac.abort(new Error('relay stopping'));
-    this.stop.signal.addEventListener('abort', onStop, { once: true });
-    const timer = setTimeout(
-      () => ac.abort(new Error(`timeout after ${this.opts.timeoutMs} ms`)),
-      this.opts.timeoutMs,
-    );
+    if (this.stop.signal.aborted) return { kind: 'retry', reason: 'relay stopping' };
+    this.sends.set(ac, Date.now() + this.opts.timeoutMs);
     try {
       return await this.sink.send(
         batch.map((b) => b.alert),
@@ -249,8 +287,7 @@ export class SinkPipeline {
         : (e as Error).message;
       return { kind: 'retry', reason };
     } finally {
-      clearTimeout(timer);
-      this.stop.signal.removeEventListener('abort', onStop);
+      this.sends.delete(ac);
     }
   }
 
@@ -360,8 +397,10 @@ export class SinkPipeline {
   async close(): Promise<void> {
     this.stop.abort();
     for (const t of this.timers) clearInterval(t);
+    for (const ac of this.sends.keys()) ac.abort(new Error('relay stopping'));
     this.wake();
     this.wakeReader?.();
+    this.wakeIdle?.();
     await Promise.allSettled(this.loops);
     // Held dedup items are not acknowledged: they are read again on the next start.
     while (this.saving) await new Promise((r) => setTimeout(r, 5));

@@ -23,6 +23,7 @@ import {
 } from 'node:fs';
 import { open as openAsync, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { FalcoAlert } from '../../alert/falco-alert.js';
 
 export interface SpoolRecord {
   seq: number;
@@ -30,6 +31,11 @@ export interface SpoolRecord {
   receivedAt: number;
   /** The alert JSON. */
   json: string;
+  /**
+   * The parsed alert, cached by the first reader of an in-memory record so that every other sink shares
+   * it instead of parsing the JSON again. Readers must treat it as read-only.
+   */
+  alert?: FalcoAlert;
 }
 
 export interface SpoolOptions {
@@ -54,6 +60,12 @@ interface InFlight {
   state: 'syncing' | 'durable' | 'failed';
   error?: Error;
 }
+
+/**
+ * The newest this-many records keep their parsed alert once a reader parsed it, so the sinks share one
+ * parse (bounded memory: older records drop it; a sink that lags further parses for itself).
+ */
+const PARSED_WINDOW = 8192;
 
 /** fdatasyncs allowed in flight at once (pipelined group commit). */
 const MAX_SYNCS = 2;
@@ -266,8 +278,20 @@ export class Spool {
     for (const f of w) f();
   }
 
+  /** The record's alert, parsed once for every reader while the record is among the newest. Throws on bad JSON. */
+  parsed(rec: SpoolRecord): FalcoAlert {
+    if (rec.alert) return rec.alert;
+    const a = JSON.parse(rec.json) as FalcoAlert;
+    if (rec.seq > this.visibleSeq - PARSED_WINDOW) rec.alert = a;
+    return a;
+  }
+
   private remember(recs: SpoolRecord[]): void {
-    for (const r of recs) this.mem.push(r);
+    for (const r of recs) {
+      this.mem.push(r);
+      const old = this.mem[this.mem.length - 1 - PARSED_WINDOW];
+      if (old) old.alert = undefined;
+    }
     if (this.mem.length > this.memoryRecords * 2)
       this.mem = this.mem.slice(this.mem.length - this.memoryRecords);
   }

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alert, post, startReceiver, startRelay, tempDir, until } from './helpers.js';
@@ -52,6 +54,42 @@ describe('relay durable delivery', () => {
       await hook.close();
     }
   }, 60_000);
+
+  it('abandons a send that hangs past delivery.timeout and delivers on the retry', async () => {
+    // the first request is never answered; the second is
+    const bodies: string[] = [];
+    let requests = 0;
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (req.method !== 'POST') return void res.end();
+        if (requests++ === 0) return; // hang
+        bodies.push(Buffer.concat(chunks).toString('utf8'));
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const r = await startRelay({
+      webhook: { address: url },
+      delivery: { timeout: '300ms', initialbackoff: '10ms' },
+    });
+    try {
+      const t0 = Date.now();
+      expect((await post(r.url, alert({ rule: 'Hanging sink' }))).status).toBe(200);
+      await until(() => bodies.length === 1, 10_000, 'delivery after the timed-out attempt');
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+      expect(requests).toBe(2);
+      expect(JSON.parse(bodies[0]!).rule).toBe('Hanging sink');
+      const m = await (await fetch(`${r.url}/metrics`)).text();
+      expect(m).toMatch(/peregrine_relay_sink_retried_total\{sink="webhook"\} 1\b/);
+    } finally {
+      await r.stop();
+      server.closeAllConnections();
+      await new Promise((res) => server.close(res));
+    }
+  });
 
   it('honours Retry-After', async () => {
     const times: number[] = [];

@@ -19,6 +19,23 @@ const mk = () => {
 const j = (i: number) => JSON.stringify({ i, text: `alert ${i} é` });
 
 describe('spool', () => {
+  it('parses a recent record once for every reader, and drops the parsed copy of old records', async () => {
+    const s = new Spool(mk());
+    s.open();
+    await s.append(Array.from({ length: 10 }, (_, i) => j(i)));
+    const [a] = await s.read(0, 1);
+    const [b] = await s.read(0, 1);
+    const pa = s.parsed(a!);
+    expect(pa).toEqual({ i: 0, text: 'alert 0 é' });
+    expect(s.parsed(b!)).toBe(pa); // the second sink shares the first one's parse
+    await s.append(Array.from({ length: 9000 }, (_, i) => j(i + 10)));
+    const [c] = await s.read(0, 1);
+    expect(c!.alert).toBeUndefined(); // out of the window: memory is bounded
+    expect(s.parsed(c!)).toEqual(pa);
+    expect(c!.alert).toBeUndefined(); // and it is not cached again
+    s.close();
+  });
+
   it('appends durably, shares fsyncs between concurrent appends, and reads back in order', async () => {
     const s = new Spool(mk());
     s.open();
