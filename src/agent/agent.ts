@@ -6,10 +6,11 @@
  */
 import { type FSWatcher, watch } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { FalcoAlert } from '../alert/falco-alert.js';
 import { parsePriority } from '../alert/priority.js';
 import { type Channel, createChannels, OutputQueue, renderAlert } from '../channels/index.js';
 import type { Logger } from '../common/log.js';
-import type { AlertOptions, Engine, EngineOptions, LoadResult } from '../engine/api.js';
+import type { AlertOptions, AnyExtractor, Engine, EngineOptions, LoadResult } from '../engine/api.js';
 import { FALCO_ENGINE_VERSION, PEREGRINE_VERSION } from '../version.js';
 import type { AgentConfig } from './config.js';
 import type { EventSource } from './event-source.js';
@@ -22,6 +23,8 @@ export type EngineFactory = (opts: EngineOptions) => Engine;
 export interface AgentDeps {
   createEngine: EngineFactory;
   sources: EventSource[];
+  /** Extractors of sources that are not running, so their rules still load (e.g. syscall rules without BPF). */
+  extraExtractors?: AnyExtractor[];
   log: Logger;
   /** Override the channels built from the config (tests). */
   channels?: Channel[];
@@ -88,7 +91,12 @@ export class Agent {
 
   private newEngine(): Engine {
     return this.deps.createEngine({
-      extractors: this.deps.sources.map((s) => s.extractor),
+      extractors: [
+        ...this.deps.sources.map((s) => s.extractor),
+        ...(this.deps.extraExtractors ?? []).filter(
+          (x) => !this.deps.sources.some((s) => s.extractor.source === x.source),
+        ),
+      ],
       priority: this.config.priority,
       ruleMatching: this.config.rule_matching,
       hostname: this.config.hostname,
@@ -118,6 +126,25 @@ export class Agent {
     this.engine = engine;
     this.rulesCount = engine.rules().filter((r) => r.enabled).length;
     this.metrics.rulesLoaded.set(this.rulesCount);
+    for (const src of this.deps.sources) {
+      if (!src.rulesLoaded) continue;
+      Promise.resolve()
+        .then(() => src.rulesLoaded!(engine))
+        .catch((e: Error) =>
+          this.deps.log.error('source could not adopt the new rules', { source: src.name, error: e.message }),
+        );
+    }
+  }
+
+  /** Queue an alert made outside the rules (internal alerts such as kernel drops). */
+  emitInternal(alert: FalcoAlert): void {
+    if (this.stopping || !this.queue) return;
+    if (this.config.cluster_name) alert.cluster = this.config.cluster_name;
+    this.queue.push({
+      alert,
+      line: renderAlert(alert, this.config),
+      priority: parsePriority(alert.priority) ?? 7,
+    });
   }
 
   async start(): Promise<void> {
@@ -162,6 +189,8 @@ export class Agent {
       log.info('web server listening', { url: this.web.url });
     }
     for (const src of this.deps.sources) {
+      src.emitInternal = (a) => this.emitInternal(a);
+      src.registerMetrics?.(this.metrics.registry);
       await src.start((ev) => this.handleEvent(src.name, ev));
       log.info('event source started', { source: src.name, ...(src.info?.() ?? {}) });
     }

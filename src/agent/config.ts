@@ -62,6 +62,21 @@ export interface WebserverConfig {
   ssl_enabled: boolean;
   ssl_certificate: string;
 }
+export interface SyscallConfig {
+  /** `auto` (default): on when running as root with BPF and the collector available; else says why. */
+  enabled: 'auto' | boolean;
+  /** Docker-compatible API socket for container metadata; empty = first of the usual paths that exists. */
+  container_socket: string;
+  /** Collector binary; empty = collector/build/peregrine-collector (or PEREGRINE_COLLECTOR). */
+  collector: string;
+  /** Ring buffer size in MiB; 0 = the collector's default. */
+  ringbuf_mb: number;
+  /** How often the collector's buffer is drained, in ms (latency vs CPU). */
+  poll_ms: number;
+  /** Process table cap; 0 = the default. */
+  max_processes: number;
+}
+
 export interface K8sAuditConfig {
   enabled: boolean;
   listen_address: string;
@@ -99,6 +114,8 @@ export interface AgentConfig {
   /** peregrine: attached to every alert as `cluster`; also the value of ka.cluster.name. */
   cluster_name: string;
   k8s_audit: K8sAuditConfig;
+  /** peregrine: the live syscall source (eBPF collector). */
+  syscall: SyscallConfig;
   /** peregrine: reload rules when a rules file changes (SIGHUP always reloads). */
   watch_config_files: boolean;
   /** peregrine: how long shutdown waits for the outputs queue to drain. */
@@ -109,11 +126,11 @@ export interface AgentConfig {
   hostname: string;
 }
 
-type Kind = 'bool' | 'string' | 'int' | 'strings' | 'priority' | 'matching';
+type Kind = 'bool' | 'string' | 'int' | 'strings' | 'priority' | 'matching' | 'auto';
 
 /** Leaf keys of the configuration with their kind and default. */
 const SCHEMA: Record<string, { kind: Kind; def: unknown; env?: string }> = {
-  rules_files: { kind: 'strings', def: ['rules/k8s_audit_rules.yaml'] },
+  rules_files: { kind: 'strings', def: ['rules/syscall_rules.yaml', 'rules/k8s_audit_rules.yaml'] },
   priority: { kind: 'priority', def: 'debug' },
   rule_matching: { kind: 'matching', def: 'first' },
   json_output: { kind: 'bool', def: false },
@@ -168,6 +185,12 @@ const SCHEMA: Record<string, { kind: Kind; def: unknown; env?: string }> = {
   'k8s_audit.ssl_certificate': { kind: 'string', def: '/etc/falco/falco.pem' },
   'k8s_audit.ssl_key': { kind: 'string', def: '' },
   'k8s_audit.bearer_token': { kind: 'string', def: '' },
+  'syscall.enabled': { kind: 'auto', def: 'auto' },
+  'syscall.container_socket': { kind: 'string', def: '' },
+  'syscall.collector': { kind: 'string', def: '' },
+  'syscall.ringbuf_mb': { kind: 'int', def: 0 },
+  'syscall.poll_ms': { kind: 'int', def: 50 },
+  'syscall.max_processes': { kind: 'int', def: 0 },
   watch_config_files: { kind: 'bool', def: true },
   shutdown_timeout_ms: { kind: 'int', def: 5000 },
 };
@@ -340,6 +363,13 @@ function coerce(path: string, kind: Kind, v: unknown, fromText: boolean): unknow
         );
       return p;
     }
+    case 'auto':
+      if (v === 'auto' || typeof v === 'boolean') return v;
+      if (fromText && (v === 'true' || v === 'false')) return v === 'true';
+      throw new ConfigError(
+        `expected auto, true or false, got ${typeof v === 'string' ? `'${v}'` : got}`,
+        path,
+      );
     case 'matching':
       if (v === 'first' || v === 'all') return v;
       throw new ConfigError(`expected 'first' or 'all', got ${typeof v === 'string' ? `'${v}'` : got}`, path);

@@ -8,12 +8,15 @@ import { Agent, LogLimiter, RulesLoadError } from '../agent/agent.js';
 import { type AgentConfig, ConfigError, loadConfig } from '../agent/config.js';
 import type { EventSource } from '../agent/event-source.js';
 import { RulesFileError, readRulesFiles } from '../agent/rules-files.js';
+import { SyscallEventSource, syscallDecision } from '../agent/syscall-source.js';
 import { renderAlert } from '../channels/index.js';
 import { createLogger } from '../common/log.js';
 import { type AnyExtractor, createEngine } from '../engine/index.js';
 import { k8sAuditExtractor } from '../sources/k8saudit/extractor.js';
 import { AuditParseError, parseAuditFile } from '../sources/k8saudit/parse.js';
 import { K8sAuditSource } from '../sources/k8saudit/source.js';
+import { readCapture } from '../sources/syscall/capture.js';
+import { SyscallExtractor } from '../sources/syscall/extractor.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -42,17 +45,32 @@ function configFrom(cmd: string, opts: CommonOpts): AgentConfig {
   }
 }
 
-/** Event sources the agent runs for a config (the syscall source registers here once it exists). */
+/**
+ * Event sources the agent runs for a config: the Kubernetes audit webhook and the
+ * live syscall source (on by default when root with BPF; otherwise the log says why).
+ */
 export function agentSources(
   cfg: AgentConfig,
   hooks: ConstructorParameters<typeof K8sAuditSource>[0]['hooks'],
+  log = createLogger('agent'),
 ) {
   const sources: EventSource[] = [];
+  const syscall = syscallDecision(cfg.syscall);
+  if (syscall.run) {
+    if (syscall.reason)
+      log.warn('syscall source forced on although it may not work here', { reason: syscall.reason });
+    sources.push(new SyscallEventSource(cfg.syscall, cfg.hostname, log.child('syscall')) as EventSource);
+  } else log.warn('syscall source off', { reason: syscall.reason });
   if (cfg.k8s_audit.enabled)
     sources.push(
       new K8sAuditSource({ config: cfg.k8s_audit, clusterName: cfg.cluster_name || undefined, hooks }),
     );
   return sources;
+}
+
+/** Extractors of every source the agent knows, so any default rules file loads even with a source off. */
+export function allExtractors(cfg: AgentConfig): AnyExtractor[] {
+  return [new SyscallExtractor(), k8sAuditExtractor({ clusterName: cfg.cluster_name || undefined })];
 }
 
 /** Replay readers per source: file content → extractor + events. */
@@ -65,6 +83,7 @@ export const REPLAY_SOURCES: Record<
     const { events } = parseAuditFile(text, { maxEventSize: cfg.k8s_audit.maxEventSize });
     return { extractor: k8sAuditExtractor({ clusterName: cfg.cluster_name || undefined }), events };
   },
+  syscall: (path) => ({ extractor: new SyscallExtractor(), events: readCapture(path) }),
 };
 
 export function registerAgentCommands(program: Command): void {
@@ -92,7 +111,7 @@ export function registerAgentCommands(program: Command): void {
             }),
           ),
       });
-      const agent = new Agent(cfg, { createEngine, sources, log });
+      const agent = new Agent(cfg, { createEngine, sources, extraExtractors: allExtractors(cfg), log });
       metricsHolder.agent = agent;
       if (opts.check) {
         try {
@@ -157,7 +176,10 @@ export function registerAgentCommands(program: Command): void {
         fail('replay', `cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
       }
       const engine = createEngine({
-        extractors: [input.extractor],
+        extractors: [
+          input.extractor,
+          ...allExtractors(cfg).filter((x) => x.source !== input.extractor.source),
+        ],
         priority: cfg.priority,
         ruleMatching: cfg.rule_matching,
         hostname: cfg.hostname,

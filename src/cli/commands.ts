@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAgentCommands } from './agent-commands.js';
+import { registerCaptureCommand } from './capture-command.js';
 import { registerConsoleCommand } from './console-command.js';
 import { registerEngineCommands } from './engine-commands.js';
 import { registerGenerateCommand } from './generate-command.js';
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerConsoleCommand(program);
   registerEngineCommands(program);
   registerGenerateCommand(program);
+  registerCaptureCommand(program);
 }

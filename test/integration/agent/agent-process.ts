@@ -45,6 +45,8 @@ export async function startAgent(
     json_output: true,
     syslog_output: { enabled: false },
     watch_config_files: true,
+    // The live syscall source is tested in test/e2e/agent; these tests exercise the audit path alone.
+    syscall: { enabled: false },
     ...config,
     webserver: {
       listen_address: '127.0.0.1',

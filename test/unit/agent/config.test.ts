@@ -18,7 +18,11 @@ describe('agent config', () => {
     const warnings: string[] = [];
     const c = loadConfig({ warn: (w) => warnings.push(w), env: {} });
     expect(warnings).toEqual([]);
-    expect(c.rules_files).toEqual([join(INSTALL_ROOT, 'rules/k8s_audit_rules.yaml')]);
+    expect(c.rules_files).toEqual([
+      join(INSTALL_ROOT, 'rules/syscall_rules.yaml'),
+      join(INSTALL_ROOT, 'rules/k8s_audit_rules.yaml'),
+    ]);
+    expect(c.syscall.enabled).toBe('auto');
     expect(c.webserver.listen_port).toBe(8765);
     expect(c.k8s_audit.listen_port).toBe(9765);
     expect(c.k8s_audit.endpoint).toBe('/k8s-audit');
@@ -199,5 +203,16 @@ describe('agent config', () => {
     expect(() => loadConfig({ file: cfgFile('rules:\n  - disable: {rule: 5}\n'), env: {} })).toThrow(
       'rules[0].disable.rule: expected a string',
     );
+  });
+});
+
+describe('agent config: syscall source switch', () => {
+  it('accepts auto, true and false, from YAML and from -o', () => {
+    expect(loadConfig({ env: {}, overrides: ['syscall.enabled=false'] }).syscall.enabled).toBe(false);
+    expect(loadConfig({ env: {}, overrides: ['syscall.enabled=true'] }).syscall.enabled).toBe(true);
+    expect(loadConfig({ env: {}, overrides: ['syscall.enabled=auto'] }).syscall.enabled).toBe('auto');
+  });
+  it('rejects anything else with the key path', () => {
+    expect(() => loadConfig({ env: {}, overrides: ['syscall.enabled=sometimes'] })).toThrow(/syscall\.enabled/);
   });
 });
