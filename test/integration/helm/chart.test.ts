@@ -126,23 +126,40 @@ describe('chart with default values', () => {
     expect(podSpec(ds).hostNetwork).toBeUndefined();
   });
 
-  it('agent: BTF, cgroup, /proc and the runtime socket are mounted read-only from the host', () => {
-    const ds = find(ms, 'DaemonSet', 'peregrine-agent');
+  /** Host paths mounted into the agent: host path, hostPath type, read-only flag, mount path. */
+  function hostMounts(ds: Obj): Array<{ host: unknown; type: unknown; ro: unknown; at: unknown }> {
     const vols = new Map((podSpec(ds).volumes as Obj[]).map((v) => [String(v.name), v]));
-    const mounts = container(ds, 'agent').volumeMounts as Obj[];
-    const hostMounts = mounts
+    return (container(ds, 'agent').volumeMounts as Obj[])
       .filter((m) => (vols.get(String(m.name)) as Obj).hostPath)
-      .map((m) => ({
-        host: ((vols.get(String(m.name)) as Obj).hostPath as Obj).path,
-        type: ((vols.get(String(m.name)) as Obj).hostPath as Obj).type,
-        ro: m.readOnly,
-      }));
-    expect(hostMounts).toEqual([
-      { host: '/sys/kernel/btf', type: 'Directory', ro: true },
-      { host: '/sys/fs/cgroup', type: 'Directory', ro: true },
-      { host: '/proc', type: 'Directory', ro: true },
-      { host: '/run/containerd/containerd.sock', type: 'Socket', ro: true },
+      .map((m) => {
+        const hp = (vols.get(String(m.name)) as Obj).hostPath as Obj;
+        return { host: hp.path, type: hp.type, ro: m.readOnly, at: m.mountPath };
+      });
+  }
+
+  it('agent: BTF, cgroup and /proc are mounted read-only; no runtime socket unless one is configured', () => {
+    expect(hostMounts(find(ms, 'DaemonSet', 'peregrine-agent'))).toEqual([
+      { host: '/sys/kernel/btf', type: 'Directory', ro: true, at: '/sys/kernel/btf' },
+      { host: '/sys/fs/cgroup', type: 'Directory', ro: true, at: '/host/sys/fs/cgroup' },
+      { host: '/proc', type: 'Directory', ro: true, at: '/host/proc' },
     ]);
+  });
+
+  it('agent: a Docker-compatible runtime socket is mounted read-only and handed to the syscall source', () => {
+    const withSocket = render(['--set', 'agent.containerRuntime.socket=/var/run/docker.sock']);
+    expect(validateManifests(withSocket)).toEqual([]);
+    expect(hostMounts(find(withSocket, 'DaemonSet', 'peregrine-agent'))).toContainEqual({
+      host: '/var/run/docker.sock',
+      type: 'Socket',
+      ro: true,
+      at: '/host/var/run/docker.sock',
+    });
+    const tree = parseYaml(
+      (find(withSocket, 'ConfigMap', 'peregrine-agent').data as Record<string, string>)['peregrine.yaml']!,
+    ) as Record<string, unknown>;
+    const cfg = buildConfig(tree, { env: {} });
+    expect(cfg.syscall.container_socket).toBe('/host/var/run/docker.sock');
+    expect(cfg.syscall.enabled).toBe(true);
   });
 
   it('agent: tolerates every taint so it runs on every node', () => {
@@ -460,6 +477,10 @@ describe('chart options', () => {
     expect(podSpec(ds).hostPID).toBe(false);
     expect((podSpec(ds).volumes as Obj[]).filter((v) => v.hostPath)).toEqual([]);
     expect(podSpec(ds).securityContext).toMatchObject({ runAsNonRoot: true });
+    const tree = parseYaml(
+      (find(ms, 'ConfigMap', 'peregrine-agent').data as Record<string, string>)['peregrine.yaml']!,
+    ) as Record<string, unknown>;
+    expect(buildConfig(tree, { env: {} }).syscall.enabled).toBe(false);
   });
 
   it('relay.replicaCount=2 with a spool volume fails and points at the NATS scale-out', () => {
@@ -561,6 +582,7 @@ describe('the rendered configuration is accepted by the components themselves', 
       expect(cfg.k8s_audit).toMatchObject({ enabled: true, listen_port: 9765, endpoint: '/k8s-audit' });
       expect(cfg.json_output).toBe(true);
       expect(cfg.http_output.enabled).toBe(args === RELAY_SLACK);
+      expect(cfg.syscall.enabled).toBe(true);
     }
   });
 });
