@@ -162,6 +162,26 @@ describe('chart with default values', () => {
     expect(cfg.syscall.enabled).toBe(true);
   });
 
+  it('agent: the capabilities are exactly the ones docs/deploy.md documents (SYS_ADMIN only as opt-in)', () => {
+    const doc = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('| capability | why |'));
+    const rows = table
+      .split('\n')
+      .slice(2)
+      .filter((l) => l.startsWith('| `'));
+    const documented = rows.filter((r) => !/only with/.test(r)).map((r) => /^\| `([A-Z_]+)`/.exec(r)![1]!);
+    const optIn = rows
+      .filter((r) => /only with `agent\.sysAdmin=true`/.test(r))
+      .map((r) => /^\| `([A-Z_]+)`/.exec(r)![1]!);
+    expect(documented.sort()).toEqual(AGENT_CAPS);
+    expect(optIn).toEqual(['SYS_ADMIN']);
+    const caps = (container(find(ms, 'DaemonSet', 'peregrine-agent'), 'agent').securityContext as Obj)
+      .capabilities as {
+      add: string[];
+    };
+    expect([...caps.add].sort()).toEqual(documented);
+  });
+
   it('agent: tolerates every taint so it runs on every node', () => {
     const tol = podSpec(find(ms, 'DaemonSet', 'peregrine-agent')).tolerations as Obj[];
     expect(tol).toContainEqual({ operator: 'Exists' });
