@@ -26,9 +26,8 @@ COPY src ./src
 COPY collector ./collector
 COPY config ./config
 COPY rules ./rules
-# TypeScript → dist/, and the console web UI → dist/console-web (built here unless `npm run build` did).
-RUN npm run build \
- && { [ -f dist/console-web/index.html ] || npx vite build -c src/console/web/vite.config.ts; }
+# TypeScript → dist/ and the console web UI → dist/console-web.
+RUN npm run build
 ARG BTF=/sys/kernel/btf/vmlinux
 RUN make -C collector BTF="${BTF}" build/peregrine-collector
 # Keep only production dependencies (native modules stay built for this Debian/Node).
