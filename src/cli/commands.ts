@@ -5,6 +5,7 @@ import { registerConsoleCommand } from './console-command.js';
 import { registerEngineCommands } from './engine-commands.js';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerRelayCommand } from './relay-command.js';
+import { registerUpCommand } from './up-command.js';
 
 /**
  * Every CLI command, one line each. A command is listed here only once it works
@@ -12,6 +13,7 @@ import { registerRelayCommand } from './relay-command.js';
  */
 export function registerCommands(program: Command): void {
   // Commands are added here as their stages land.
+  registerUpCommand(program);
   registerAgentCommands(program);
   registerRelayCommand(program);
   registerConsoleCommand(program);
