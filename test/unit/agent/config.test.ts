@@ -213,6 +213,8 @@ describe('agent config: syscall source switch', () => {
     expect(loadConfig({ env: {}, overrides: ['syscall.enabled=auto'] }).syscall.enabled).toBe('auto');
   });
   it('rejects anything else with the key path', () => {
-    expect(() => loadConfig({ env: {}, overrides: ['syscall.enabled=sometimes'] })).toThrow(/syscall\.enabled/);
+    expect(() => loadConfig({ env: {}, overrides: ['syscall.enabled=sometimes'] })).toThrow(
+      /syscall\.enabled/,
+    );
   });
 });
