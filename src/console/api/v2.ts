@@ -358,9 +358,19 @@ export async function v2Routes(app: FastifyInstance, deps: V2Deps): Promise<void
         const nowMs = Date.now();
         const f = filterFromQuery(q, nowMs);
         const { fromUs, toUs } = rangeOf(f, nowMs);
-        const rules = await store.rules(f, fromUs, toUs, q.buckets);
+        // Ranges of at least an hour per bucket get hour-aligned buckets, which the rollups answer.
+        const hourUs = 3_600_000_000;
+        let start = fromUs;
+        let n = q.buckets;
+        let bucketUs: number | undefined;
+        if (toUs - fromUs >= q.buckets * hourUs) {
+          bucketUs = Math.ceil((toUs - fromUs) / q.buckets / hourUs) * hourUs;
+          start = Math.floor(fromUs / bucketUs) * bucketUs;
+          n = Math.ceil((toUs - start) / bucketUs);
+        }
+        const rules = await store.rules({ ...f, fromUs }, start, toUs, n, bucketUs);
         return {
-          from: new Date(fromUs / 1000).toISOString(),
+          from: new Date(start / 1000).toISOString(),
           to: new Date(toUs / 1000).toISOString(),
           rules: rules.map(({ lastUs, ...r }) => ({ ...r, last: new Date(lastUs / 1000).toISOString() })),
         };

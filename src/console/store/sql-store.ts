@@ -261,20 +261,52 @@ export abstract class SqlStore implements EventStore {
     return rows[0] ? (JSON.parse(String(rows[0].raw)) as StoredEvent) : undefined;
   }
 
-  async rules(filter: EventFilter, fromUs: number, toUs: number, buckets: number): Promise<RuleSummary[]> {
-    const bucketUs = Math.max(1, Math.ceil((toUs - fromUs) / buckets));
+  async rules(
+    filter: EventFilter,
+    fromUs: number,
+    toUs: number,
+    buckets: number,
+    bucketSizeUs?: number,
+  ): Promise<RuleSummary[]> {
+    const bucketUs = bucketSizeUs ?? Math.max(1, Math.ceil((toUs - fromUs) / buckets));
     const f = {
       ...filter,
       fromUs: Math.max(filter.fromUs ?? fromUs, fromUs),
       toUs: Math.min(filter.toUs ?? toUs, toUs),
     };
-    const params: unknown[] = [fromUs, bucketUs];
-    const where = this.where(f, params);
-    const rows = await this.all(
-      `SELECT e.rule AS rule, e.source AS source, (e.ts - ?) / ? AS b, COUNT(*) AS n, MIN(e.priority) AS p, MAX(e.ts) AS last
-       FROM events e WHERE ${where} GROUP BY 1, 2, 3`,
-      params,
-    );
+    const plan = planRollup(f, 'rule');
+    const split =
+      plan && bucketUs % HOUR_US === 0 && fromUs % HOUR_US === 0 ? splitHours(f.fromUs, f.toUs) : undefined;
+    let rows: Row[];
+    if (plan && split) {
+      // Whole hours from the rollup (each inside one bucket), partial hours from the events;
+      // last seen and source then come from each rule's newest event (an index seek).
+      const params: unknown[] = [HOUR_US, fromUs, bucketUs, split.hourFrom, split.hourTo];
+      let sql = `SELECT value AS rule, (hour * ? - ?) / ? AS b, SUM(n) AS n, MIN(priority) AS p FROM rollup WHERE dim = 'rule' AND hour >= ? AND hour < ?`;
+      if (plan.values?.length) {
+        sql += ` AND value IN (${plan.values.map(() => '?').join(',')})`;
+        params.push(...plan.values);
+      }
+      if (f.priorities?.length) {
+        sql += ` AND priority IN (${f.priorities.map(() => '?').join(',')})`;
+        params.push(...f.priorities);
+      }
+      if (f.minPriority !== undefined) {
+        sql += ' AND priority <= ?';
+        params.push(f.minPriority);
+      }
+      rows = (await this.all(`${sql} GROUP BY 1, 2`, params)).filter((r) => num(r.n) > 0);
+      for (const e of split.edges) rows.push(...(await this.rawRules({ ...f, ...e }, fromUs, bucketUs)));
+      const seen = new Set(rows.map((r) => String(r.rule)));
+      for (const rule of seen) {
+        const p: unknown[] = [];
+        const last = await this.all(
+          `SELECT e.ts AS last, e.source AS source, e.rule AS rule FROM events e WHERE ${this.where({ ...f, rules: [rule] }, p)} ORDER BY e.ts DESC LIMIT 1`,
+          p,
+        );
+        if (last[0]) rows.push({ ...last[0], n: 0, p: 99, b: -1 });
+      }
+    } else rows = await this.rawRules(f, fromUs, bucketUs);
     const by = new Map<string, RuleSummary & { p: number; src: Set<string> }>();
     for (const r of rows) {
       const rule = String(r.rule);
@@ -295,8 +327,8 @@ export abstract class SqlStore implements EventStore {
       const n = num(r.n);
       s.count += n;
       s.p = Math.min(s.p, num(r.p));
-      s.lastUs = Math.max(s.lastUs, num(r.last));
-      s.src.add(String(r.source));
+      if (r.last !== undefined && r.last !== null) s.lastUs = Math.max(s.lastUs, num(r.last));
+      if (r.source !== undefined && r.source !== null) s.src.add(String(r.source));
       const i = Math.floor(num(r.b));
       if (i >= 0 && i < buckets) s.spark[i]! += n;
     }
@@ -307,6 +339,16 @@ export abstract class SqlStore implements EventStore {
         sources: [...src].sort(),
       }))
       .sort((a, b) => b.count - a.count || a.rule.localeCompare(b.rule));
+  }
+
+  private async rawRules(f: EventFilter, fromUs: number, bucketUs: number): Promise<Row[]> {
+    const params: unknown[] = [fromUs, bucketUs];
+    const where = this.where(f, params);
+    return this.all(
+      `SELECT e.rule AS rule, e.source AS source, (e.ts - ?) / ? AS b, COUNT(*) AS n, MIN(e.priority) AS p, MAX(e.ts) AS last
+       FROM events e WHERE ${where} GROUP BY 1, 2, 3`,
+      params,
+    );
   }
 
   async enforceRetention(r: Retention, nowUs: number): Promise<number> {

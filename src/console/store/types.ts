@@ -174,7 +174,14 @@ export interface EventStore extends AuthStore {
   ): Promise<{ rows: CountRow[]; distinct: number }>;
   histogram(filter: EventFilter, fromUs: number, toUs: number, bucketUs: number): Promise<HistogramBucket[]>;
   get(uuid: string): Promise<StoredEvent | undefined>;
-  rules(filter: EventFilter, fromUs: number, toUs: number, buckets: number): Promise<RuleSummary[]>;
+  /** Per-rule summary; `bucketUs` defaults to the range divided by `buckets`. */
+  rules(
+    filter: EventFilter,
+    fromUs: number,
+    toUs: number,
+    buckets: number,
+    bucketUs?: number,
+  ): Promise<RuleSummary[]>;
   /** Delete what the retention policy no longer allows; returns the number deleted. */
   enforceRetention(r: Retention, nowUs: number): Promise<number>;
   stats(): Promise<StoreStats>;

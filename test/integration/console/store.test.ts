@@ -255,6 +255,36 @@ describe.each(storeKinds())('event store contract: $name', (kind) => {
           for (const e of inRange)
             if (e.priority !== 'Warning') wantPr[e.priority] = (wantPr[e.priority] ?? 0) + 1;
           expect(pr, where).toEqual(wantPr);
+          if (fromUs) {
+            // Hour-aligned buckets: histogram and rules read whole hours from the rollup.
+            const H = 3_600_000_000;
+            const start = Math.floor(fromUs / H) * H;
+            const end = toUs ?? base * 1000 + 1000;
+            const n = Math.ceil((end - start) / H);
+            const hist = await s.histogram({ ...f, minPriority: 4 }, start, end, H);
+            const wantHist: number[] = new Array(n).fill(0);
+            const wantRules: Record<string, { count: number; spark: number[]; last: number }> = {};
+            for (const e of inRange) {
+              const us = Date.parse(e.time) * 1000 + Number(e.time.slice(23, 26));
+              const i = Math.floor((us - start) / H);
+              if (e.priority !== 'Notice') wantHist[i]! += 1;
+              const w = (wantRules[e.rule] ??= { count: 0, spark: new Array(n).fill(0), last: 0 });
+              w.count++;
+              w.spark[i]! += 1;
+              w.last = Math.max(w.last, us);
+            }
+            expect(
+              hist.map((b) => b.total),
+              `${where} histogram`,
+            ).toEqual(wantHist);
+            const rules = await s.rules(f, start, end, n, H);
+            expect(
+              Object.fromEntries(
+                rules.map((r) => [r.rule, { count: r.count, spark: r.spark, last: r.lastUs }]),
+              ),
+              `${where} rules`,
+            ).toEqual(wantRules);
+          }
         }
       };
       await check('fresh');
