@@ -8,10 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { createLogger, type Logger } from '../common/log.js';
+import { JetStreamBus } from './bus/jetstream.js';
 import { ConfigError, type ConfigTree } from './config/load.js';
 import { type RelayConfig, readConfigFile } from './config/relay-config.js';
 import { RelayMetrics } from './delivery/metrics.js';
-import { SinkPipeline } from './delivery/pipeline.js';
+import { type CursorLike, type RecordSource, SinkPipeline } from './delivery/pipeline.js';
 import type { SinkContext } from './delivery/sink.js';
 import { createIntakeHandler } from './intake/server.js';
 import { CursorStore, DeadLetter } from './spool/cursor.js';
@@ -25,6 +26,8 @@ export class Relay {
   readonly metrics = new RelayMetrics();
   readonly pipelines: SinkPipeline[] = [];
   spool: Spool | undefined;
+  /** The shared JetStream bus when `bus.type: jetstream` (then there is no local spool). */
+  bus: JetStreamBus | undefined;
   private spoolOpenError: string | undefined;
   private servers: http.Server[] = [];
   private timers: NodeJS.Timeout[] = [];
@@ -53,6 +56,26 @@ export class Relay {
   private async init(): Promise<void> {
     for (const w of this.config.warnings) this.log.warn(w);
     await this.createPipelines();
+    const bc = this.config.bus;
+    if (bc.type === 'jetstream') {
+      try {
+        this.bus = await JetStreamBus.open(bc, this.log.child('bus'));
+      } catch (e) {
+        throw new ConfigError((e as Error).message);
+      }
+      // dead letters stay local (spool.dir/deadletter); cursors are the consumers' acks
+      this.deadLetter = new DeadLetter(this.spoolDir);
+      const acks: CursorLike = { load: () => 0, save: async () => undefined, saveSync: () => undefined };
+      for (const p of this.pending) {
+        const pipeline = p.make(await this.bus.source(p.name), acks);
+        this.pipelines.push(pipeline);
+      }
+      this.pending = [];
+      this.pipelinesStarted = true;
+      for (const p of this.pipelines) p.start();
+      await this.listen();
+      return;
+    }
     this.tryOpenSpool();
     if (!this.spool) {
       this.log.error('spool unavailable; answering 503 until it can be opened', {
@@ -86,7 +109,7 @@ export class Relay {
     }
   }
 
-  private pending: Array<() => SinkPipeline> = [];
+  private pending: Array<{ name: string; make: (src: RecordSource, cur: CursorLike) => SinkPipeline }> = [];
 
   private sinkContext(): SinkContext {
     const c = this.config.clientTls;
@@ -130,29 +153,30 @@ export class Relay {
         throw new ConfigError(`${s.def.name}: ${(e as Error).message}`);
       }
       for (const inst of instances) {
-        this.pending.push(() => {
-          const p = new SinkPipeline(
-            inst,
-            this.spool!,
-            this.cursors!,
-            this.deadLetter!,
-            { minimumPriority: s.minimumPriority, rules: s.rules, tags: s.tags, sources: s.sources },
-            {
-              initialBackoffMs: d.initialBackoffMs,
-              maxBackoffMs: d.maxBackoffMs,
-              maxAttempts: d.maxAttempts,
-              maxAgeMs: d.maxAgeMs,
-              timeoutMs: d.timeoutMs,
-              batchSize: Math.max(1, inst.maxBatch),
-              concurrency: s.concurrency,
-              dedupWindowMs: s.dedupWindowMs,
-              dedupFields: s.dedupFields,
-              destination: s.def.name,
-            },
-            this.metrics,
-            this.log.child(inst.name),
-          );
-          return p;
+        this.pending.push({
+          name: inst.name,
+          make: (src, cur) =>
+            new SinkPipeline(
+              inst,
+              src,
+              cur,
+              this.deadLetter!,
+              { minimumPriority: s.minimumPriority, rules: s.rules, tags: s.tags, sources: s.sources },
+              {
+                initialBackoffMs: d.initialBackoffMs,
+                maxBackoffMs: d.maxBackoffMs,
+                maxAttempts: d.maxAttempts,
+                maxAgeMs: d.maxAgeMs,
+                timeoutMs: d.timeoutMs,
+                batchSize: Math.max(1, inst.maxBatch),
+                concurrency: s.concurrency,
+                dedupWindowMs: s.dedupWindowMs,
+                dedupFields: s.dedupFields,
+                destination: s.def.name,
+              },
+              this.metrics,
+              this.log.child(inst.name),
+            ),
         });
         inst.healthcheck().then(
           () => this.log.info('sink ready', { sink: inst.name }),
@@ -169,8 +193,8 @@ export class Relay {
   private startPipelines(): void {
     if (this.pipelinesStarted) return;
     this.pipelinesStarted = true;
-    for (const make of this.pending) {
-      const p = make();
+    for (const { make } of this.pending) {
+      const p = make(this.spool!, this.cursors!);
       this.pipelines.push(p);
       p.start();
     }
@@ -188,6 +212,7 @@ export class Relay {
   }
 
   spoolProblem(): string | undefined {
+    if (this.bus) return this.bus.problem();
     if (!this.spool) return this.spoolOpenError ?? 'not open';
     return undefined;
   }
@@ -207,8 +232,9 @@ export class Relay {
       metrics: this.metrics,
       log: this.log.child('intake'),
       debug: cfg.debug,
-      append: async (jsons: string[]) => {
-        await this.spool!.append(jsons);
+      append: async (jsons: string[], uuids: string[]) => {
+        if (this.bus) await this.bus.append(jsons, uuids);
+        else await this.spool!.append(jsons);
       },
       spoolProblem: () => this.spoolProblem(),
     };
@@ -296,6 +322,7 @@ export class Relay {
     );
     await Promise.all(this.pipelines.map((p) => p.close()));
     this.spool?.close();
+    await this.bus?.close();
   }
 }
 

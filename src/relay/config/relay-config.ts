@@ -60,6 +60,22 @@ export function globalDefaults(): ConfigTree {
     intake: { maxbodybytes: 4 * 1024 * 1024, bearertoken: '' },
     spool: { dir: './data', segmentbytes: 16 * 1024 * 1024, memoryrecords: 50_000 },
     delivery: { initialbackoff: '200ms', maxbackoff: '30s', maxattempts: 0, maxage: '24h', timeout: '10s' },
+    bus: {
+      type: 'spool',
+      nats: {
+        url: '',
+        stream: 'PEREGRINE_ALERTS',
+        subject: 'peregrine.alerts',
+        replicas: 1,
+        maxage: '24h',
+        ackwait: '30s',
+        maxackpending: 20_000,
+        publishtimeout: '5s',
+        user: '',
+        password: '',
+        token: '',
+      },
+    },
   };
 }
 
@@ -106,8 +122,64 @@ export interface RelayConfig {
     maxAgeMs: number;
     timeoutMs: number;
   };
+  /** Where accepted alerts are kept until every sink has them: the local spool or a NATS JetStream stream. */
+  bus: BusConfig;
   sinks: SinkSettings[];
   warnings: string[];
+}
+
+export type BusConfig =
+  | { type: 'spool' }
+  | {
+      type: 'jetstream';
+      servers: string[];
+      stream: string;
+      subject: string;
+      replicas: number;
+      maxAgeMs: number;
+      ackWaitMs: number;
+      maxAckPending: number;
+      publishTimeoutMs: number;
+      user: string;
+      password: string;
+      token: string;
+    };
+
+function busConfig(t: ConfigTree): BusConfig {
+  const type = s(t, 'type').trim().toLowerCase();
+  if (type === '' || type === 'spool') return { type: 'spool' };
+  if (type !== 'jetstream') throw new ConfigError(`bus.type: "${type}" is not spool or jetstream`);
+  const nt = sub(t, 'nats');
+  const servers = s(nt, 'url')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  if (!servers.length) throw new ConfigError('bus.nats.url: required when bus.type is jetstream');
+  const stream = s(nt, 'stream');
+  if (!/^[A-Za-z0-9_-]+$/.test(stream))
+    throw new ConfigError(`bus.nats.stream: "${stream}" must be letters, digits, _ or -`);
+  const subject = s(nt, 'subject');
+  if (!/^[A-Za-z0-9_.-]+$/.test(subject) || subject.startsWith('.') || subject.endsWith('.'))
+    throw new ConfigError(`bus.nats.subject: "${subject}" is not a plain NATS subject (no wildcards)`);
+  const int = (k: string, min: number) => {
+    const v = n(nt, k);
+    if (!Number.isInteger(v) || v < min) throw new ConfigError(`bus.nats.${k}: expected an integer ≥ ${min}`);
+    return v;
+  };
+  return {
+    type: 'jetstream',
+    servers,
+    stream,
+    subject,
+    replicas: int('replicas', 1),
+    maxAgeMs: parseDuration('bus.nats.maxage', s(nt, 'maxage')),
+    ackWaitMs: parseDuration('bus.nats.ackwait', s(nt, 'ackwait')),
+    maxAckPending: int('maxackpending', 1),
+    publishTimeoutMs: parseDuration('bus.nats.publishtimeout', s(nt, 'publishtimeout')),
+    user: s(nt, 'user'),
+    password: s(nt, 'password'),
+    token: s(nt, 'token'),
+  };
 }
 
 const s = (t: ConfigTree, k: string) => t[k] as string;
@@ -233,6 +305,7 @@ export function loadRelayConfig(defs: SinkDefinition[], opts: LoadOptions = {}):
       maxAgeMs: parseDuration('delivery.maxage', s(del, 'maxage')),
       timeoutMs: parseDuration('delivery.timeout', s(del, 'timeout')),
     },
+    bus: busConfig(sub(tree, 'bus')),
     sinks,
     warnings: issues.warnings,
   };

@@ -12,7 +12,7 @@ import type { FalcoAlert } from '../../alert/falco-alert.js';
 import type { Logger } from '../../common/log.js';
 import { compileRoute, Deduper, type Matcher, type RouteSpec } from '../router/route.js';
 import type { CursorStore, DeadLetter } from '../spool/cursor.js';
-import { ReadPosition, type Spool } from '../spool/spool.js';
+import { ReadPosition, type SpoolRecord } from '../spool/spool.js';
 import type { RelayMetrics } from './metrics.js';
 import type { SendResult, SinkInstance } from './sink.js';
 
@@ -30,6 +30,21 @@ export interface DeliveryOptions {
   /** Falcosidekick display name for `outputs_total{destination}` (lower-cased). */
   destination: string;
 }
+
+/** What a pipeline reads from: the local spool, or a sink's JetStream consumer (src/relay/bus). */
+export interface RecordSource {
+  readonly visibleSeq: number;
+  /** Highest durable sequence number: cursors are never saved beyond it. */
+  readonly lastSeq: number;
+  read(afterSeq: number, max: number, pos?: ReadPosition): Promise<SpoolRecord[]>;
+  waitFor(afterSeq: number): Promise<void>;
+  parsed(rec: SpoolRecord): FalcoAlert;
+  peekReceivedAt(afterSeq: number): number | undefined;
+  /** Called when the cursor moves: everything up to `through` is finished (the JetStream bus acks). */
+  advance?(through: number): void;
+}
+
+export type CursorLike = Pick<CursorStore, 'load' | 'save' | 'saveSync'>;
 
 interface Item {
   alert: FalcoAlert;
@@ -86,8 +101,8 @@ export class SinkPipeline {
 
   constructor(
     readonly sink: SinkInstance,
-    private readonly spool: Spool,
-    private readonly cursors: CursorStore,
+    private readonly spool: RecordSource,
+    private readonly cursors: CursorLike,
     private readonly deadLetter: DeadLetter,
     route: RouteSpec,
     private readonly opts: DeliveryOptions,
@@ -203,7 +218,7 @@ export class SinkPipeline {
         });
         continue;
       }
-      let recs: Awaited<ReturnType<Spool['read']>>;
+      let recs: SpoolRecord[];
       try {
         recs = await this.spool.read(this.readSeq, 512, this.pos);
       } catch (e) {
@@ -363,6 +378,7 @@ export class SinkPipeline {
       this.cursor = s;
       this.head++;
     }
+    if (this.spool.advance && this.head > 0) this.spool.advance(this.cursor);
     if (this.head > 4096 && this.head * 2 > this.order.length) {
       this.order.splice(0, this.head);
       this.head = 0;

@@ -28,8 +28,8 @@ export interface IntakeDeps {
   metrics: RelayMetrics;
   log: Logger;
   debug: boolean;
-  /** Append alert JSON lines to the spool; resolves when durable. */
-  append(jsons: string[]): Promise<void>;
+  /** Append alert JSON lines (with their uuids) to the spool or the bus; resolves when durable. */
+  append(jsons: string[], uuids: string[]): Promise<void>;
   /** undefined when healthy, else why the spool cannot take alerts. */
   spoolProblem(): string | undefined;
 }
@@ -124,7 +124,10 @@ export function createIntakeHandler(deps: IntakeDeps, allowedPaths?: Set<string>
       return;
     }
     try {
-      await deps.append(alerts.map(alertToJson));
+      await deps.append(
+        alerts.map(alertToJson),
+        alerts.map((a) => a.uuid!),
+      );
     } catch (e) {
       deps.metrics.spoolErrors.inc();
       const msg = e instanceof SpoolUnavailable ? e.message : `spool error: ${(e as Error).message}`;

@@ -16,6 +16,43 @@ describe('relay config', () => {
     expect(c.tlsServer.notlsport).toBe(2810);
   });
 
+  it('bus: the local spool by default; jetstream from YAML or BUS_* variables, with clear errors', () => {
+    expect(loadRelayConfig(SINKS, { env: {} }).bus).toEqual({ type: 'spool' });
+    const c = loadRelayConfig(SINKS, {
+      env: { BUS_TYPE: 'jetstream', BUS_NATS_URL: 'nats://a:4222,nats://b:4222', BUS_NATS_ACKWAIT: '5s' },
+    });
+    expect(c.bus).toMatchObject({
+      type: 'jetstream',
+      servers: ['nats://a:4222', 'nats://b:4222'],
+      stream: 'PEREGRINE_ALERTS',
+      subject: 'peregrine.alerts',
+      replicas: 1,
+      ackWaitMs: 5000,
+      maxAgeMs: 24 * 3600_000,
+    });
+    const y = loadRelayConfig(SINKS, {
+      env: {},
+      yaml: { bus: { type: 'jetstream', nats: { url: 'nats://n:4222', stream: 'ALERTS', replicas: 3 } } },
+    });
+    expect(y.bus).toMatchObject({ type: 'jetstream', stream: 'ALERTS', replicas: 3 });
+    expect(() => loadRelayConfig(SINKS, { env: { BUS_TYPE: 'jetstream' } })).toThrow(
+      'bus.nats.url: required when bus.type is jetstream',
+    );
+    expect(() => loadRelayConfig(SINKS, { env: { BUS_TYPE: 'kafka' } })).toThrow(
+      'bus.type: "kafka" is not spool or jetstream',
+    );
+    expect(() =>
+      loadRelayConfig(SINKS, {
+        env: { BUS_TYPE: 'jetstream', BUS_NATS_URL: 'nats://n', BUS_NATS_SUBJECT: 'a.>' },
+      }),
+    ).toThrow(/bus.nats.subject/);
+    expect(() =>
+      loadRelayConfig(SINKS, {
+        env: { BUS_TYPE: 'jetstream', BUS_NATS_URL: 'nats://n', BUS_NATS_REPLICAS: '0' },
+      }),
+    ).toThrow(/bus.nats.replicas/);
+  });
+
   it('names env variables after the upper-cased key path', () => {
     expect(envName(['slack', 'webhookurl'])).toBe('SLACK_WEBHOOKURL');
     const names = leafPaths(defaultsTree(SINKS)).map(envName);
