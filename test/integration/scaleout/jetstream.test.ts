@@ -131,10 +131,14 @@ describe('scale-out: relay replicas on a shared JetStream stream, console on Pos
       DELIVERY_MAXBACKOFF: '500ms',
     });
     try {
+      const t0 = Date.now();
+      const phases: string[] = [];
+      const phase = (what: string) => phases.push(`${what} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       const ports = [await freePort(), await freePort()];
       // the replicas start together: both create or join the same stream and consumers
       const [a, b] = await Promise.all(ports.map((p, i) => startCli(['relay'], relayEnv(i, p), p)));
       procs.push(a!, b!);
+      phase('replicas up');
 
       const acked = new Set<string>();
       let refused = 0;
@@ -159,17 +163,22 @@ describe('scale-out: relay replicas on a shared JetStream stream, console on Pos
         }
       };
       await Promise.all(Array.from({ length: 16 }, worker));
+      phase('burst sent');
       expect(killed).toBe(true);
       expect(refused).toBeGreaterThan(0); // the killed replica did refuse work
       expect(acked.size).toBeGreaterThan(N / 2);
 
       const hookUuids = () => new Set(hook.received.map((r) => JSON.parse(r.body).uuid as string));
       await until(
-        () => [...acked].every((u) => hookUuids().has(u)),
+        () => {
+          const got = hookUuids();
+          return [...acked].every((u) => got.has(u));
+        },
         60_000,
         'every acknowledged alert at the webhook',
       );
 
+      phase('webhook has every acknowledged alert');
       const auth = `Basic ${Buffer.from(`admin:${ADMIN_PW}`).toString('base64')}`;
       const consoleGet = async (path: string) => {
         const r = await fetch(`http://127.0.0.1:${consoleProc.port}${path}`, {
@@ -186,6 +195,7 @@ describe('scale-out: relay replicas on a shared JetStream stream, console on Pos
         60_000,
         'console count',
       );
+      phase('console count reached');
       await new Promise((r) => setTimeout(r, 3000)); // late redeliveries (ackwait 2 s) must not add events
       const count = Number((await consoleGet('/api/v2/count?rule=Scale-out%20test')).count);
       const stored = new Set<string>();
@@ -201,7 +211,7 @@ describe('scale-out: relay replicas on a shared JetStream stream, console on Pos
       const duplicates = hook.received.length - finalDelivered.size;
       console.log(
         `[scale-out] sent ${N}, acknowledged ${acked.size}, refused ${refused}, delivered ${finalDelivered.size} distinct ` +
-          `(${finalDelivered.size - acked.size} stored but not acknowledged), webhook duplicates ${duplicates}, console count ${count}`,
+          `(${finalDelivered.size - acked.size} stored but not acknowledged), webhook duplicates ${duplicates}, console count ${count}; ${phases.join(', ')}`,
       );
       expect(count).toBe(finalDelivered.size);
       expect(stored.size).toBe(count);
