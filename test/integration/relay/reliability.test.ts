@@ -148,7 +148,12 @@ describe('relay durable delivery', () => {
     try {
       await post(r.url, alert({ rule: 'too-old' }));
       const file = join(r.spoolDir, 'deadletter', 'webhook.ndjson');
-      await until(() => existsSync(file), 5000, 'dead-letter file');
+      // the file exists as soon as appendFile opens it: wait for the complete line
+      await until(
+        () => existsSync(file) && readFileSync(file, 'utf8').endsWith('\n'),
+        5000,
+        'dead-letter line',
+      );
       const d = JSON.parse(readFileSync(file, 'utf8').trim());
       expect(d.alert.rule).toBe('too-old');
       expect(d.reason).toMatch(/\(delivery.maxage\): HTTP 503/);
