@@ -21,6 +21,8 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
 const WARMUP = 1000;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const RATE = Number(process.env.BENCH_RATE ?? 5000);
+// diagnostic: BENCH_RELAY_SINKS=nats,file runs the relay with a subset of the three sinks (default all three)
+const SINKS_ON = new Set((process.env.BENCH_RELAY_SINKS ?? 'webhook,nats,file').split(',').map((x) => x.trim()));
 const now = () => performance.timeOrigin + performance.now();
 const stage = (m) => process.stderr.write(`[bench:relay] ${m}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -194,10 +196,10 @@ try {
       LISTENADDRESS: '127.0.0.1',
       LISTENPORT: '0',
       SPOOL_DIR: join(spoolDir, 'spool'),
-      WEBHOOK_ADDRESS: `http://127.0.0.1:${sinks.info.webhookPort}/`,
+      WEBHOOK_ADDRESS: SINKS_ON.has('webhook') ? `http://127.0.0.1:${sinks.info.webhookPort}/` : '',
       WEBHOOK_MAXCONCURRENTREQUESTS: '32',
-      NATS_HOSTPORT: `nats://127.0.0.1:${natsPort}`,
-      FILE_PATH: fileOut,
+      NATS_HOSTPORT: SINKS_ON.has('nats') ? `nats://127.0.0.1:${natsPort}` : '',
+      FILE_PATH: SINKS_ON.has('file') ? fileOut : '',
       PEREGRINE_LOG_LEVEL: 'error',
     }, process.env.RELAY_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_CPU_PROF] : []);
     children.push(relay.child);
@@ -209,7 +211,7 @@ try {
     // let the sinks drain the backlog of the saturation run before measuring latency
     for (let i = 0; i < 600; i++) {
       const rep = (await ask(sinks.child, 'report')).report;
-      if (rep.counts.webhook >= st.lastSeq && rep.counts.nats >= st.lastSeq) break;
+      if ((!SINKS_ON.has('webhook') || rep.counts.webhook >= st.lastSeq) && (!SINKS_ON.has('nats') || rep.counts.nats >= st.lastSeq)) break;
       if (i % 20 === 19) stage(`draining: webhook ${rep.counts.webhook}, nats ${rep.counts.nats} of ${st.lastSeq}`);
       await sleep(100);
     }
@@ -271,7 +273,7 @@ try {
   console.log('| server | accepted alerts/s | ratio | alerts per CPU-second (ratio) | CPU ms per 1000 alerts, accept + deliver to all sinks | intake p50 ms | intake p99 ms | note |');
   console.log('|---|---|---|---|---|---|---|---|');
   console.log(`| baseline: bare node:http + JSON.parse | ${Math.round(b.rate)} | 1.00 | ${Math.round(b.perCpu)} (1.00) | ${f((1000 / b.perCpu) * 1000)} (accept only) | ${f(b.p50)} | ${f(b.p99)} | |`);
-  for (const [label, x] of [['relay: spool on disk + webhook, NATS, file', disk], ['relay: spool on tmpfs (diagnostic)', mem]]) {
+  for (const [label, x] of [[`relay: spool on disk + ${[...SINKS_ON].filter(Boolean).join(', ') || 'no sinks'}`, disk], ['relay: spool on tmpfs (diagnostic)', mem]]) {
     if (!x) continue;
     console.log(`| ${label} | ${Math.round(x.r.rate)} | ${(x.r.rate / b.rate).toFixed(2)} | ${Math.round(x.r.perCpu)} (${(x.r.perCpu / b.perCpu).toFixed(2)}) | ${f(x.r.cycleCpuPerKAlert * 1000)} | ${f(x.r.p50)} | ${f(x.r.p99)} | ${x.st.fsyncs} fsyncs for ${x.st.lastSeq} alerts, mean fsync ${fsyncMean(x.st)} ms |`);
   }
