@@ -13,7 +13,8 @@ process.on('message', async (m) => {
     process.send({
       fsyncs: relay.spool?.fsyncs ?? 0,
       fsyncMs: relay.spool?.fsyncMs ?? 0,
-      lastSeq: relay.spool?.lastSeq ?? 0,
+      // with the JetStream bus there is no spool: the number of accepted alerts stands in for its end
+      lastSeq: relay.spool?.lastSeq ?? (await relay.metrics.inputs.get()).values.filter((v) => v.labels.status === 'accepted').reduce((t, v) => t + v.value, 0),
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
     });
   } else if (m === 'stop') {

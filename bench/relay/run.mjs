@@ -162,7 +162,8 @@ async function openLoop(port, phase) {
 
 const work = mkdtempSync(join(tmpdir(), 'peregrine-bench-relay-'));
 const natsPort = await freePort();
-const nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)], { stdio: 'ignore', detached: true });
+// JetStream on (file storage under the bench's temp dir) for the bus run; the NATS sink uses core NATS
+const nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', join(work, 'nats')], { stdio: 'ignore', detached: true });
 const children = [];
 const cleanup = () => {
   for (const c of children) c.kill('SIGKILL');
@@ -189,7 +190,7 @@ try {
   stage(`baseline ${Math.round(b.rate)}/s`);
 
   /** The relay with spool + webhook, NATS, file: saturation run, then the open loop at RATE. */
-  async function relayRun(spoolDir, tag) {
+  async function relayRun(spoolDir, tag, extraEnv = {}) {
     await ask(sinks.child, 'reset-all');
     const fileOut = join(spoolDir, 'file-sink.ndjson');
     const relay = await forkReady('relay-server.mjs', {
@@ -201,6 +202,7 @@ try {
       NATS_HOSTPORT: SINKS_ON.has('nats') ? `nats://127.0.0.1:${natsPort}` : '',
       FILE_PATH: SINKS_ON.has('file') ? fileOut : '',
       PEREGRINE_LOG_LEVEL: 'error',
+      ...extraEnv,
     }, process.env.RELAY_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_CPU_PROF] : []);
     children.push(relay.child);
     stage(`relay (${tag}): closed loop`);
@@ -235,6 +237,13 @@ try {
   const disk = await relayRun(work, 'spool on disk');
   const shm = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/peregrine-bench-relay-') : undefined;
   const mem = shm ? await relayRun(shm, 'spool on tmpfs') : undefined;
+  // 4. the scale-out bus: intake acknowledges after JetStream stored the alert; sinks read shared consumers
+  const busDir = mkdtempSync(join(tmpdir(), 'peregrine-bench-relay-bus-'));
+  const bus =
+    process.env.BENCH_RELAY_BUS === '0'
+      ? undefined
+      : await relayRun(busDir, 'JetStream bus', { BUS_TYPE: 'jetstream', BUS_NATS_URL: `nats://127.0.0.1:${natsPort}` });
+  rmSync(busDir, { recursive: true, force: true });
   if (shm) rmSync(shm, { recursive: true, force: true });
   sinks.child.send('stop');
 
@@ -273,14 +282,14 @@ try {
   console.log('| server | accepted alerts/s | ratio | alerts per CPU-second (ratio) | CPU ms per 1000 alerts, accept + deliver to all sinks | intake p50 ms | intake p99 ms | note |');
   console.log('|---|---|---|---|---|---|---|---|');
   console.log(`| baseline: bare node:http + JSON.parse | ${Math.round(b.rate)} | 1.00 | ${Math.round(b.perCpu)} (1.00) | ${f((1000 / b.perCpu) * 1000)} (accept only) | ${f(b.p50)} | ${f(b.p99)} | |`);
-  for (const [label, x] of [[`relay: spool on disk + ${[...SINKS_ON].filter(Boolean).join(', ') || 'no sinks'}`, disk], ['relay: spool on tmpfs (diagnostic)', mem]]) {
+  for (const [label, x] of [[`relay: spool on disk + ${[...SINKS_ON].filter(Boolean).join(', ') || 'no sinks'}`, disk], ['relay: spool on tmpfs (diagnostic)', mem], ['relay: JetStream bus (bus.type: jetstream, one replica)', bus]]) {
     if (!x) continue;
     console.log(`| ${label} | ${Math.round(x.r.rate)} | ${(x.r.rate / b.rate).toFixed(2)} | ${Math.round(x.r.perCpu)} (${(x.r.perCpu / b.perCpu).toFixed(2)}) | ${f(x.r.cycleCpuPerKAlert * 1000)} | ${f(x.r.p50)} | ${f(x.r.p99)} | ${x.st.fsyncs} fsyncs for ${x.st.lastSeq} alerts, mean fsync ${fsyncMean(x.st)} ms |`);
   }
   console.log(`\nopen loop at ${RATE} alerts/s for ${DURATION / 1000} s (latency = sender clock → receiver)`);
   console.log('| relay | sent | 200 | intake p50 ms | intake p99 ms | webhook p50 / p99 ms | nats p50 / p99 ms | file lines |');
   console.log('|---|---|---|---|---|---|---|---|');
-  for (const [label, x] of [['spool on disk', disk], ['spool on tmpfs', mem]]) {
+  for (const [label, x] of [['spool on disk', disk], ['spool on tmpfs', mem], ['JetStream bus', bus]]) {
     if (!x) continue;
     const L = x.rep.latency;
     console.log(
