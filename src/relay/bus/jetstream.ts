@@ -166,7 +166,9 @@ export class JetStreamBus {
  */
 export class JetStreamSource {
   visibleSeq = 0;
+  /** Received, not yet read records: `buf[bufHead…]`. */
   private buf: SpoolRecord[] = [];
+  private bufHead = 0;
   private readonly held = new Map<number, JsMsg>();
   private waiters: Array<() => void> = [];
   private messages: ConsumerMessages | undefined;
@@ -221,10 +223,12 @@ export class JetStreamSource {
   }
 
   async read(afterSeq: number, max: number): Promise<SpoolRecord[]> {
-    let i = 0;
-    while (i < this.buf.length && this.buf[i]!.seq <= afterSeq) i++;
-    if (i) this.buf = this.buf.slice(i);
-    return this.buf.slice(0, max);
+    while (this.bufHead < this.buf.length && this.buf[this.bufHead]!.seq <= afterSeq) this.bufHead++;
+    if (this.bufHead > 4096 && this.bufHead * 2 > this.buf.length) {
+      this.buf = this.buf.slice(this.bufHead);
+      this.bufHead = 0;
+    }
+    return this.buf.slice(this.bufHead, this.bufHead + max);
   }
 
   waitFor(afterSeq: number): Promise<void> {
@@ -237,7 +241,9 @@ export class JetStreamSource {
   }
 
   peekReceivedAt(afterSeq: number): number | undefined {
-    return this.buf.find((r) => r.seq > afterSeq)?.receivedAt;
+    for (let i = this.bufHead; i < this.buf.length; i++)
+      if (this.buf[i]!.seq > afterSeq) return this.buf[i]!.receivedAt;
+    return undefined;
   }
 
   /** Acknowledge every held message up to `through` (delivered, dead-lettered or filtered out). */
