@@ -7,6 +7,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
+import type { FalcoAlert } from '../alert/falco-alert.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { JetStreamBus } from './bus/jetstream.js';
 import { ConfigError, type ConfigTree } from './config/load.js';
@@ -232,9 +233,9 @@ export class Relay {
       metrics: this.metrics,
       log: this.log.child('intake'),
       debug: cfg.debug,
-      append: async (jsons: string[], uuids: string[]) => {
+      append: async (jsons: string[], uuids: string[], alerts?: FalcoAlert[]) => {
         if (this.bus) await this.bus.append(jsons, uuids);
-        else await this.spool!.append(jsons);
+        else await this.spool!.append(jsons, Date.now(), alerts);
       },
       spoolProblem: () => this.spoolProblem(),
     };

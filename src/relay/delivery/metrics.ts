@@ -3,6 +3,25 @@
  * plus per-sink delivery metrics of ours.
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { FalcoAlert } from '../../alert/falco-alert.js';
+
+type EventLabel =
+  | 'hostname'
+  | 'rule'
+  | 'priority'
+  | 'priority_raw'
+  | 'source'
+  | 'k8s_ns_name'
+  | 'k8s_pod_name';
+
+/** Falcosidekick's `priority` label: 8 for Emergency … 1 for Debug. */
+const PRIORITY_LABEL: Record<string, { n: string; raw: string }> = {};
+['Emergency', 'Alert', 'Critical', 'Error', 'Warning', 'Notice', 'Informational', 'Debug'].forEach((p, i) => {
+  PRIORITY_LABEL[p] = { n: String(8 - i), raw: p.toLowerCase() };
+});
+
+/** Label sets kept between scrapes before they are flushed early (bounds memory with many hosts/rules). */
+const MAX_PENDING_LABEL_SETS = 10_000;
 
 export interface SinkGaugeSource {
   name: string;
@@ -25,6 +44,13 @@ export class RelayMetrics {
   readonly deduplicated: Counter<'sink'>;
   readonly spoolErrors: Counter;
   private readonly sources: SinkGaugeSource[] = [];
+  /**
+   * Accepted alerts not yet added to `events`, per label set. The intake counts into this map (one string
+   * key, no prom-client label validation or hashing per alert); the counts reach the counter whenever it is
+   * collected (scrape, `get()`), so what `/metrics` shows is always complete.
+   */
+  private pendingEvents = new Map<string, { labels: Record<EventLabel, string>; n: number }>();
+  private pendingAccepted = 0;
 
   constructor() {
     const r = this.registry;
@@ -34,12 +60,14 @@ export class RelayMetrics {
       help: 'Alerts received, by status (accepted|rejected)',
       labelNames: ['source', 'status'],
       registers: [r],
+      collect: () => this.flushAccepted(),
     });
     this.events = new Counter({
       name: 'falcosecurity_falcosidekick_falco_events_total',
       help: 'Accepted Falco alerts',
       labelNames: ['hostname', 'rule', 'priority', 'priority_raw', 'source', 'k8s_ns_name', 'k8s_pod_name'],
       registers: [r],
+      collect: () => this.flushEvents(),
     });
     this.outputs = new Counter({
       name: 'falcosecurity_falcosidekick_outputs_total',
@@ -82,6 +110,55 @@ export class RelayMetrics {
         for (const s of sources) this.set({ sink: s.name }, s.oldestAgeSeconds());
       },
     });
+  }
+
+  /** Count `n` alerts accepted from requests (inputs_total{source="requests",status="accepted"}). */
+  countAccepted(n: number): void {
+    this.pendingAccepted += n;
+  }
+
+  /** Count one accepted alert in falco_events_total (Falcosidekick's labels). */
+  countEvent(a: FalcoAlert): void {
+    const f = a.output_fields;
+    const nsv = f['k8s.ns.name'];
+    const podv = f['k8s.pod.name'];
+    const ns = typeof nsv === 'string' ? nsv : '';
+    const pod = typeof podv === 'string' ? podv : '';
+    const hostname = a.hostname || 'unknown';
+    const key = `${hostname}\u0000${a.rule}\u0000${a.priority}\u0000${a.source}\u0000${ns}\u0000${pod}`;
+    const e = this.pendingEvents.get(key);
+    if (e) {
+      e.n++;
+      return;
+    }
+    if (this.pendingEvents.size >= MAX_PENDING_LABEL_SETS) this.flushEvents(true);
+    const p = PRIORITY_LABEL[a.priority] ?? { n: '0', raw: String(a.priority).toLowerCase() };
+    this.pendingEvents.set(key, {
+      labels: {
+        hostname,
+        rule: a.rule,
+        priority: p.n,
+        priority_raw: p.raw,
+        source: a.source,
+        k8s_ns_name: ns,
+        k8s_pod_name: pod,
+      },
+      n: 1,
+    });
+  }
+
+  private flushEvents(drop = false): void {
+    for (const e of this.pendingEvents.values()) {
+      if (e.n > 0) this.events.inc(e.labels, e.n);
+      e.n = 0;
+    }
+    if (drop) this.pendingEvents.clear();
+  }
+
+  private flushAccepted(): void {
+    if (this.pendingAccepted > 0)
+      this.inputs.inc({ source: 'requests', status: 'accepted' }, this.pendingAccepted);
+    this.pendingAccepted = 0;
   }
 
   addSink(s: SinkGaugeSource): void {

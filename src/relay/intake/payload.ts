@@ -42,6 +42,19 @@ const FIELD_LIMIT = 512;
  * The returned alert gets a fresh uuid (any uuid sent is overwritten, as Falcosidekick does).
  */
 export function acceptAlert(raw: unknown, enr: Enrichment, uuid: string = randomUUID()): FalcoAlert {
+  return acceptAlertJson(raw, enr, uuid).alert;
+}
+
+/**
+ * `acceptAlert` plus the alert's JSON, serialised once: the alert object is built with its keys in
+ * alphabetical order, so `JSON.stringify` gives exactly `alertToJson`'s output (Falco's key order) and the
+ * same string serves the size guard, the spool and the sinks (re-serialised only when the guard cuts fields).
+ */
+export function acceptAlertJson(
+  raw: unknown,
+  enr: Enrichment,
+  uuid: string = randomUUID(),
+): { alert: FalcoAlert; json: string } {
   if (!isObj(raw)) throw new PayloadError('the alert is not a JSON object');
   if (typeof raw.priority !== 'string') throw new PayloadError('priority is missing or not a string');
   const level = parsePriority(raw.priority);
@@ -89,19 +102,19 @@ export function acceptAlert(raw: unknown, enr: Enrichment, uuid: string = random
       outFields[k.includes('[') ? k.replaceAll(']', '').replaceAll('[', enr.bracketReplacer) : k] = v;
     }
   }
-  const alert: FalcoAlert = {
-    hostname: typeof raw.hostname === 'string' ? raw.hostname : '',
-    output: typeof raw.output === 'string' ? raw.output : '',
-    output_fields: outFields,
-    priority: PRIORITIES[level as PriorityLevel],
-    rule: raw.rule,
-    source,
-    time: raw.time,
-    uuid,
-  };
-  if (tags.length) alert.tags = tags;
-  if (typeof raw.message === 'string') alert.message = raw.message;
+  // Keys in alphabetical order (Falco's serialisation order); optional keys are only present when set.
+  const alert = {} as FalcoAlert;
   if (typeof raw.cluster === 'string') alert.cluster = raw.cluster;
+  alert.hostname = typeof raw.hostname === 'string' ? raw.hostname : '';
+  if (typeof raw.message === 'string') alert.message = raw.message;
+  alert.output = typeof raw.output === 'string' ? raw.output : '';
+  alert.output_fields = outFields;
+  alert.priority = PRIORITIES[level as PriorityLevel];
+  alert.rule = raw.rule;
+  alert.source = source;
+  if (tags.length) alert.tags = tags;
+  alert.time = raw.time;
+  alert.uuid = uuid;
   // 8. outputFieldFormat
   if (enr.outputFieldFormat && alert.output) {
     const mm = OUTPUT_RE.exec(alert.output);
@@ -123,16 +136,20 @@ export function acceptAlert(raw: unknown, enr: Enrichment, uuid: string = random
     }
   }
   // 9. size guard: long string fields are cut when the alert is large.
-  if (JSON.stringify(alert).length > 4096) {
+  let json = JSON.stringify(alert);
+  if (json.length > 4096) {
+    let cutAny = false;
     for (const [k, v] of Object.entries(alert.output_fields)) {
       if (typeof v === 'string' && v.length > FIELD_LIMIT) {
         const cut = `${v.slice(0, FIELD_LIMIT - 5)}[...]`;
         alert.output_fields[k] = cut;
         if (alert.output) alert.output = alert.output.replaceAll(v, cut);
+        cutAny = true;
       }
     }
+    if (cutAny) json = JSON.stringify(alert);
   }
-  return alert;
+  return { alert, json };
 }
 
 function validTime(t: string): boolean {

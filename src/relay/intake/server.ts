@@ -7,12 +7,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FalcoAlert } from '../../alert/falco-alert.js';
-import { alertToJson } from '../../alert/falco-alert.js';
 import type { Logger } from '../../common/log.js';
 import type { RelayMetrics } from '../delivery/metrics.js';
 import { SpoolUnavailable } from '../spool/spool.js';
 import {
-  acceptAlert,
+  acceptAlertJson,
   decodeBody,
   type Enrichment,
   INVALID_BODY,
@@ -28,8 +27,12 @@ export interface IntakeDeps {
   metrics: RelayMetrics;
   log: Logger;
   debug: boolean;
-  /** Append alert JSON lines (with their uuids) to the spool or the bus; resolves when durable. */
-  append(jsons: string[], uuids: string[]): Promise<void>;
+  /**
+   * Append alert JSON lines (with their uuids) to the spool or the bus; resolves when durable. `alerts` are
+   * the same alerts as objects (key order = JSON order), handed to the sinks so they need not parse the JSON
+   * again; they are read-only from here on.
+   */
+  append(jsons: string[], uuids: string[], alerts?: FalcoAlert[]): Promise<void>;
   /** undefined when healthy, else why the spool cannot take alerts. */
   spoolProblem(): string | undefined;
 }
@@ -86,36 +89,23 @@ export function createIntakeHandler(deps: IntakeDeps, allowedPaths?: Set<string>
   };
   const rejected = () => deps.metrics.inputs.inc({ source: 'requests', status: 'rejected' });
 
-  const count = (a: FalcoAlert) => {
-    const f = a.output_fields;
-    const str = (v: unknown) => (typeof v === 'string' ? v : '');
-    deps.metrics.events.inc({
-      hostname: a.hostname || 'unknown',
-      rule: a.rule,
-      priority: String(
-        8 -
-          ['Emergency', 'Alert', 'Critical', 'Error', 'Warning', 'Notice', 'Informational', 'Debug'].indexOf(
-            a.priority,
-          ),
-      ),
-      priority_raw: a.priority.toLowerCase(),
-      source: a.source,
-      k8s_ns_name: str(f['k8s.ns.name']),
-      k8s_pod_name: str(f['k8s.pod.name']),
-    });
-  };
-
   async function ingest(res: ServerResponse, items: unknown[], batch: boolean): Promise<void> {
     const alerts: FalcoAlert[] = [];
+    const jsons: string[] = [];
+    const uuids: string[] = [];
     for (let i = 0; i < items.length; i++) {
+      let accepted: { alert: FalcoAlert; json: string };
       try {
-        alerts.push(acceptAlert(items[i], deps.enrichment));
+        accepted = acceptAlertJson(items[i], deps.enrichment);
       } catch (e) {
         rejected();
         const why = batch ? `item ${i}: ${(e as Error).message}` : (e as Error).message;
         text(res, 400, INVALID_BODY, { 'x-peregrine-reason': why.replace(/[^\x20-\x7e]/g, '?') });
         return;
       }
+      alerts.push(accepted.alert);
+      jsons.push(accepted.json);
+      uuids.push(accepted.alert.uuid!);
     }
     const problem = deps.spoolProblem();
     if (problem) {
@@ -124,10 +114,7 @@ export function createIntakeHandler(deps: IntakeDeps, allowedPaths?: Set<string>
       return;
     }
     try {
-      await deps.append(
-        alerts.map(alertToJson),
-        alerts.map((a) => a.uuid!),
-      );
+      await deps.append(jsons, uuids, alerts);
     } catch (e) {
       deps.metrics.spoolErrors.inc();
       const msg = e instanceof SpoolUnavailable ? e.message : `spool error: ${(e as Error).message}`;
@@ -135,8 +122,8 @@ export function createIntakeHandler(deps: IntakeDeps, allowedPaths?: Set<string>
       text(res, 503, msg, { 'retry-after': '1' });
       return;
     }
-    deps.metrics.inputs.inc({ source: 'requests', status: 'accepted' }, alerts.length);
-    for (const a of alerts) count(a);
+    deps.metrics.countAccepted(alerts.length);
+    for (let i = 0; i < alerts.length; i++) deps.metrics.countEvent(alerts[i]!);
     if (deps.debug) for (const a of alerts) deps.log.info('alert accepted', { uuid: a.uuid, rule: a.rule });
     if (batch) {
       const body = JSON.stringify({ accepted: alerts.length, uuids: alerts.map((a) => a.uuid) });

@@ -175,9 +175,16 @@ export class Spool {
    * Append records; resolves once they are on disk (fsynced). Assigns their sequence numbers in call order.
    * Rejects with SpoolUnavailable when the write or the fsync fails.
    */
-  append(jsons: string[], receivedAt = Date.now()): Promise<SpoolRecord[]> {
+  append(jsons: string[], receivedAt = Date.now(), alerts?: FalcoAlert[]): Promise<SpoolRecord[]> {
     if (this.closed) return Promise.reject(new SpoolUnavailable('spool is closed'));
-    const recs = jsons.map((json) => ({ seq: this.nextSeq++, receivedAt, json }));
+    const recs: SpoolRecord[] = new Array(jsons.length);
+    for (let i = 0; i < jsons.length; i++) {
+      const rec: SpoolRecord = { seq: this.nextSeq++, receivedAt, json: jsons[i]! };
+      // The caller's parsed alert (same content as the JSON): readers share it instead of parsing the line.
+      const a = alerts?.[i];
+      if (a) rec.alert = a;
+      recs[i] = rec;
+    }
     return new Promise<SpoolRecord[]>((resolve, reject) => {
       this.pending.push({ recs, resolve: () => resolve(recs), reject });
       if (!this.flushing) {

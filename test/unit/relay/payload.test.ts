@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { alertToJson } from '../../../src/alert/falco-alert.js';
 import { compileTemplate } from '../../../src/relay/config/template.js';
-import { acceptAlert, decodeBody, type Enrichment, PayloadError } from '../../../src/relay/intake/payload.js';
+import { RelayMetrics } from '../../../src/relay/delivery/metrics.js';
+import {
+  acceptAlert,
+  acceptAlertJson,
+  decodeBody,
+  type Enrichment,
+  PayloadError,
+} from '../../../src/relay/intake/payload.js';
 import { compileRoute, Deduper, globToRegExp } from '../../../src/relay/router/route.js';
 
 const none: Enrichment = {
@@ -161,5 +169,51 @@ describe('routing', () => {
     expect(out[0]!.alert.count).toBe(2);
     expect(out[0]!.items).toEqual([2, 3]);
     expect(d.offer(a({}), 5, 1001)).toBe(true); // new window
+  });
+
+  it('serialises once: the JSON is Falco key order (alertToJson) and matches the alert, also after the size guard', () => {
+    const withAll = { ...base, message: 'm', cluster: 'prod', source: 'syscall' };
+    const r = acceptAlertJson(withAll, { ...none, customTags: ['zz'] }, 'u-9');
+    expect(r.json).toBe(alertToJson(r.alert));
+    expect(Object.keys(JSON.parse(r.json))).toEqual([
+      'cluster',
+      'hostname',
+      'message',
+      'output',
+      'output_fields',
+      'priority',
+      'rule',
+      'source',
+      'tags',
+      'time',
+      'uuid',
+    ]);
+    const big = 'x'.repeat(5000);
+    const cut = acceptAlertJson(
+      { ...base, output: `a ${big}`, output_fields: { 'proc.cmdline': big } },
+      none,
+    );
+    expect(cut.json).toBe(alertToJson(cut.alert));
+    expect((JSON.parse(cut.json).output_fields as Record<string, string>)['proc.cmdline']).toHaveLength(512);
+    const minimal = acceptAlertJson({ ...base, tags: undefined, hostname: undefined }, none);
+    expect(minimal.json).toBe(alertToJson(minimal.alert));
+    expect('tags' in minimal.alert).toBe(false);
+  });
+
+  it('counts accepted alerts per Falcosidekick label set, visible at the next scrape', async () => {
+    const m = new RelayMetrics();
+    const a = acceptAlert({ ...base, output_fields: { 'k8s.ns.name': 'kube', 'k8s.pod.name': 'p1' } }, none);
+    m.countAccepted(3);
+    m.countEvent(a);
+    m.countEvent(a);
+    m.countEvent({ ...a, hostname: '' });
+    const text = await m.registry.metrics();
+    expect(text).toContain('falcosecurity_falcosidekick_inputs_total{source="requests",status="accepted"} 3');
+    expect(text).toContain(
+      'falcosecurity_falcosidekick_falco_events_total{hostname="test-host",rule="Test rule",priority="5",priority_raw="error",source="internal",k8s_ns_name="kube",k8s_pod_name="p1"} 2',
+    );
+    expect(text).toMatch(/falco_events_total\{hostname="unknown",[^}]*\} 1/);
+    m.countEvent(a);
+    expect(await m.registry.metrics()).toContain('k8s_pod_name="p1"} 3');
   });
 });
