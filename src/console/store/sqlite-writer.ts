@@ -7,10 +7,10 @@ import type { EventRow } from './normalize.js';
 import { SqliteStore } from './sqlite.js';
 
 const store = new SqliteStore((workerData as { path: string }).path);
-parentPort!.on('message', (m: { id: number; rows: EventRow[] }) => {
+parentPort!.on('message', (m: { groups: EventRow[][] }) => {
   try {
-    parentPort!.postMessage({ id: m.id, done: [...store.insertHere(m.rows)] });
+    parentPort!.postMessage({ done: store.insertHere(m.groups).map((s) => [...s]) });
   } catch (e) {
-    parentPort!.postMessage({ id: m.id, error: (e as Error).message });
+    parentPort!.postMessage({ error: (e as Error).message });
   }
 });

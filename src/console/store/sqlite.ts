@@ -7,6 +7,9 @@ import { HOUR_US, rollupDeltas } from './rollup.js';
 import { AUTH_SCHEMA, rollupSubtractSelects, SqlStore } from './sql-store.js';
 import type { StoreStats } from './types.js';
 
+/** A row as sent to the writer thread (without the parsed alert object). */
+type WriterRow = Omit<EventRow, 'event'>;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY,
@@ -43,13 +46,12 @@ export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly stmts = new Map<string, Database.Statement>();
-  private readonly insertTx: Database.Transaction<(rows: EventRow[]) => Set<string>>;
+  private readonly insertTx: Database.Transaction<(groups: EventRow[][]) => Set<string>[]>;
   private writer?: Worker;
-  private readonly pending = new Map<
-    number,
-    { resolve: (done: string[]) => void; reject: (e: Error) => void }
-  >();
-  private nextId = 0;
+  /** Batches waiting for the writer thread while it is busy; sent together as one transaction. */
+  private queued: { rows: WriterRow[]; resolve: (done: string[]) => void; reject: (e: Error) => void }[] = [];
+  /** Callers of the transaction now running on the writer thread. */
+  private inFlight: { resolve: (done: string[]) => void; reject: (e: Error) => void }[] = [];
 
   /**
    * `writerThread`: run inserts on a worker thread with its own connection
@@ -85,48 +87,58 @@ export class SqliteStore extends SqlStore {
       `INSERT INTO rollup (hour, dim, value, priority, n) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (hour, dim, value, priority) DO UPDATE SET n = n + excluded.n`,
     );
-    this.insertTx = this.db.transaction((rows: EventRow[]): Set<string> => {
-      const done = new Set<string>();
+    // One transaction for one or more batches (the writer thread coalesces batches
+    // that arrive while it is busy): the commit, and the rollup upserts, are paid once.
+    this.insertTx = this.db.transaction((groups: EventRow[][]): Set<string>[] => {
       const stored: EventRow[] = [];
-      for (const r of rows) {
-        const res = ins.run(
-          r.uuid,
-          r.ts,
-          r.priority,
-          r.rule,
-          r.source,
-          r.hostname,
-          r.cluster,
-          r.containerId,
-          r.containerName,
-          r.containerImage,
-          r.k8sNs,
-          r.count,
-          r.raw,
-        );
-        if (res.changes !== 1) continue;
-        const id = res.lastInsertRowid;
-        for (const t of r.tags) tag.run(t, id, r.ts, r.priority);
-        fts.run(id, r.text);
-        done.add(r.uuid);
-        stored.push(r);
+      const out: Set<string>[] = [];
+      for (const rows of groups) {
+        const done = new Set<string>();
+        out.push(done);
+        for (const r of rows) {
+          const res = ins.run(
+            r.uuid,
+            r.ts,
+            r.priority,
+            r.rule,
+            r.source,
+            r.hostname,
+            r.cluster,
+            r.containerId,
+            r.containerName,
+            r.containerImage,
+            r.k8sNs,
+            r.count,
+            r.raw,
+          );
+          if (res.changes !== 1) continue;
+          const id = res.lastInsertRowid;
+          for (const t of r.tags) tag.run(t, id, r.ts, r.priority);
+          fts.run(id, r.text);
+          done.add(r.uuid);
+          stored.push(r);
+        }
       }
       const d = rollupDeltas(stored);
       for (let i = 0; i < d.n.length; i++) roll.run(d.hour[i], d.dim[i], d.value[i], d.priority[i], d.n[i]);
-      return done;
+      return out;
     });
     const script = new URL('./sqlite-writer.js', import.meta.url);
     if (opts.writerThread && path !== ':memory:' && existsSync(script)) {
       this.writer = new Worker(script, { workerData: { path } });
-      this.writer.on('message', (m: { id: number; done?: string[]; error?: string }) => {
-        const p = this.pending.get(m.id);
-        this.pending.delete(m.id);
-        if (m.error !== undefined) p?.reject(new Error(m.error));
-        else p?.resolve(m.done ?? []);
+      this.writer.on('message', (m: { done?: string[][]; error?: string }) => {
+        const callers = this.inFlight;
+        this.inFlight = [];
+        callers.forEach((p, i) => {
+          if (m.error !== undefined) p.reject(new Error(m.error));
+          else p.resolve(m.done?.[i] ?? []);
+        });
+        this.flush();
       });
       this.writer.on('error', (e) => {
-        for (const p of this.pending.values()) p.reject(e);
-        this.pending.clear();
+        for (const p of [...this.inFlight, ...this.queued]) p.reject(e);
+        this.inFlight = [];
+        this.queued = [];
       });
       this.writer.unref();
     }
@@ -195,19 +207,27 @@ export class SqliteStore extends SqlStore {
   }
 
   protected async insertRows(rows: EventRow[]): Promise<Set<string>> {
-    if (!this.writer) return this.insertTx.immediate(rows);
-    const id = ++this.nextId;
+    if (!this.writer) return this.insertTx.immediate([rows])[0]!;
     const slim = rows.map(({ event: _e, ...r }) => r);
     const done = await new Promise<string[]>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.writer!.postMessage({ id, rows: slim });
+      this.queued.push({ rows: slim, resolve, reject });
+      this.flush();
     });
     return new Set(done);
   }
 
-  /** Insert on this connection (the writer thread's entry point). */
-  insertHere(rows: EventRow[]): Set<string> {
-    return this.insertTx.immediate(rows);
+  /** Send every queued batch to the writer thread as one transaction, unless one is running. */
+  private flush(): void {
+    if (!this.writer || this.inFlight.length || !this.queued.length) return;
+    const batches = this.queued;
+    this.queued = [];
+    this.inFlight = batches;
+    this.writer.postMessage({ groups: batches.map((q) => q.rows) });
+  }
+
+  /** Insert batches in one transaction on this connection (the writer thread's entry point); the uuids stored, per batch. */
+  insertHere(groups: EventRow[][]): Set<string>[] {
+    return this.insertTx.immediate(groups);
   }
 
   async stats(): Promise<StoreStats> {
@@ -242,7 +262,7 @@ export class SqliteStore extends SqlStore {
 
   async close(): Promise<void> {
     if (this.writer) {
-      while (this.pending.size) await new Promise((r) => setTimeout(r, 5));
+      while (this.inFlight.length || this.queued.length) await new Promise((r) => setTimeout(r, 5));
       await this.writer.terminate();
       this.writer = undefined;
     }

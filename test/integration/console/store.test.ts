@@ -57,6 +57,26 @@ describe.each(storeKinds())('event store contract: $name', (kind) => {
     expect((await store.get(gen.inserted[0]!.uuid))?.rule).toBe('NoUuid');
   });
 
+  it('concurrent batches sharing uuids: each uuid stored once and reported inserted to one batch only', async () => {
+    // The SQLite writer thread runs batches that arrive while it is busy in one transaction;
+    // each caller must still get its own inserted/duplicate split.
+    const shared = Array.from({ length: 5 }, () => randomUUID());
+    const batches = Array.from({ length: 6 }, (_, b) =>
+      Array.from({ length: 40 }, (_, i) =>
+        alert({ uuid: i < shared.length ? shared[i] : randomUUID(), rule: 'Concurrent', tags: [`b${b}`] }),
+      ),
+    );
+    const results = await Promise.all(batches.map((b) => store.insert(b)));
+    const inserted = results.flatMap((r) => r.inserted.map((e) => e.uuid));
+    expect(new Set(inserted).size).toBe(inserted.length);
+    expect(inserted.length).toBe(6 * 35 + 5);
+    for (const u of shared) expect(inserted.filter((x) => x === u)).toHaveLength(1);
+    for (const r of results) expect(r.inserted.length + r.duplicates.length).toBe(40);
+    expect(await store.count({ rules: ['Concurrent'] })).toBe(6 * 35 + 5);
+    const byRule = await store.countBy({ rules: ['Concurrent'] }, 'rule', 5);
+    expect(byRule.rows).toEqual([{ value: 'Concurrent', count: 6 * 35 + 5 }]);
+  });
+
   it('keeps output_fields, tags, cluster and the dedup count', async () => {
     const e = await store.get('2F1B8F4E-7C1D-4B2A-9F0E-123456789ABC');
     expect(e?.count).toBe(7);
