@@ -73,7 +73,8 @@ export function acceptAlertJson(
       throw new PayloadError(`${k} is not a string`);
   }
 
-  const fields: Record<string, OutputFieldValue> = {};
+  // No prototype: a field named `__proto__` (attacker-controlled JSON) stays an ordinary field.
+  const fields: Record<string, OutputFieldValue> = Object.create(null);
   for (const [k, v] of Object.entries((raw.output_fields as Record<string, unknown> | undefined) ?? {}))
     fields[k] = checkFieldValue(k, v);
   // 1. customfields
@@ -97,7 +98,7 @@ export function acceptAlertJson(
   // 7. bracketreplacer
   let outFields = fields;
   if (enr.bracketReplacer) {
-    outFields = {};
+    outFields = Object.create(null);
     for (const [k, v] of Object.entries(fields)) {
       outFields[k.includes('[') ? k.replaceAll(']', '').replaceAll('[', enr.bracketReplacer) : k] = v;
     }

@@ -216,4 +216,14 @@ describe('routing', () => {
     m.countEvent(a);
     expect(await m.registry.metrics()).toContain('k8s_pod_name="p1"} 3');
   });
+
+  it('keeps an output field named __proto__ as a field (no prototype pollution)', () => {
+    const raw = JSON.parse(
+      '{"priority":"Warning","rule":"r","time":"2001-01-01T01:10:00Z","output_fields":{"__proto__":null,"a":1}}',
+    ) as Record<string, unknown>;
+    const a = acceptAlert(raw, none, 'u-2');
+    expect(Object.keys(a.output_fields).sort()).toEqual(['__proto__', 'a']);
+    expect(JSON.parse(alertToJson(a)).output_fields).toEqual(JSON.parse('{"__proto__":null,"a":1}'));
+    expect(Object.getPrototypeOf(a.output_fields)).toBeNull();
+  });
 });
