@@ -63,44 +63,42 @@ export interface ProcessEntry {
   fromProc?: boolean;
 }
 
-export interface ExecData {
-  pid: number;
-  tid: number;
-  ppid: number;
-  vpid: number;
-  comm: string;
-  argv: string[];
-  exepath: string;
-  cwd: string;
-  tty: number;
-  sid: number;
-  pgid: number;
-  loginuid: number;
-  uid: number;
-  gid: number;
-  capEff: bigint;
-  capPrm: bigint;
-  capInh: bigint;
-  exeIno: number;
-  exeMode: number;
-  exeUid: number;
-  exeGid: number;
-  exeNlink: number;
-  exeUpperLayer?: boolean;
-  exeLowerLayer?: boolean;
-  /** Executable inode mtime / ctime, ns since the epoch. */
-  exeMtimeNs?: number;
-  exeCtimeNs?: number;
-  startNs: number;
-  cgroup: string;
-  containerId: string;
-  containerType?: string;
-  pidns: number;
-  mntns: number;
-  netns: number;
-  env?: string[];
-  ts: number;
-}
+/** An exec record: the entry's identity, credentials, executable and namespaces, plus argv and the time. */
+export type ExecData = Pick<
+  ProcessEntry,
+  | 'pid'
+  | 'ppid'
+  | 'vpid'
+  | 'comm'
+  | 'exepath'
+  | 'cwd'
+  | 'tty'
+  | 'sid'
+  | 'pgid'
+  | 'loginuid'
+  | 'uid'
+  | 'gid'
+  | 'capEff'
+  | 'capPrm'
+  | 'capInh'
+  | 'exeIno'
+  | 'exeMode'
+  | 'exeUid'
+  | 'exeGid'
+  | 'exeNlink'
+  | 'exeUpperLayer'
+  | 'exeLowerLayer'
+  | 'exeMtimeNs'
+  | 'exeCtimeNs'
+  | 'startNs'
+  | 'cgroup'
+  | 'containerId'
+  | 'containerType'
+  | 'pidns'
+  | 'mntns'
+  | 'netns'
+  | 'env'
+> & { tid: number; argv: string[]; ts: number };
 
 export interface ProcessTableOptions {
   procRoot?: string;
