@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // One runner for every layer. Integration and e2e tests start real servers and
@@ -11,5 +12,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default', './test/harness/summary-reporter.ts'],
+    // worker threads started from the TypeScript sources (the relay's delivery thread) load .ts through this
+    env: { PEREGRINE_TS_LOADER: fileURLToPath(new URL('./test/harness/ts-register.mjs', import.meta.url)) },
   },
 });

@@ -5,6 +5,17 @@ const { Relay } = await import(new URL('relay/relay.js', dist).href);
 const { SINKS } = await import(new URL('relay/sinks/registry.js', dist).href);
 const { createLogger } = await import(new URL('common/log.js', dist).href);
 
+import { readFileSync } from 'node:fs';
+/** CPU seconds of the main (JavaScript) thread alone: utime + stime of /proc/self/task/<pid>/stat. */
+function mainThreadCpu() {
+  try {
+    const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(parts[11]) + Number(parts[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
 const relay = await Relay.start(loadRelayConfig(SINKS, {}), { log: createLogger('relay', { level: 'error' }) });
 process.send({ port: relay.port });
 process.on('message', async (m) => {
@@ -16,6 +27,7 @@ process.on('message', async (m) => {
       // with the JetStream bus there is no spool: the number of accepted alerts stands in for its end
       lastSeq: relay.spool?.lastSeq ?? (await relay.metrics.inputs.get()).values.filter((v) => v.labels.status === 'accepted').reduce((t, v) => t + v.value, 0),
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      mainCpuSeconds: mainThreadCpu(),
     });
   } else if (m === 'stop') {
     await relay.close();

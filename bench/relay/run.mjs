@@ -104,8 +104,11 @@ async function closedLoop(port, phase, child) {
   const end = measureFrom + DURATION;
   // CPU seconds the server process spends inside the measured window
   let cpu0;
+  let main0;
   const cpuAt0 = sleep(WARMUP).then(async () => {
-    cpu0 = (await ask(child, 'stats')).cpuSeconds;
+    const s0 = await ask(child, 'stats');
+    cpu0 = s0.cpuSeconds;
+    main0 = s0.mainCpuSeconds;
   });
   const worker = async () => {
     while (Date.now() < end) {
@@ -122,9 +125,12 @@ async function closedLoop(port, phase, child) {
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
   await cpuAt0;
-  const cpu = (await ask(child, 'stats')).cpuSeconds - cpu0;
+  const s1 = await ask(child, 'stats');
+  const cpu = s1.cpuSeconds - cpu0;
+  // share of the process CPU spent on the main (JavaScript) thread; the rest is libuv (fsync), GC helpers, workers
+  const mainShare = (s1.mainCpuSeconds - main0) / cpu;
   await pool.close();
-  return { rate: ok / (DURATION / 1000), ok, bad, cpu, perCpu: ok / cpu, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return { rate: ok / (DURATION / 1000), ok, bad, cpu, mainShare, perCpu: ok / cpu, p50: pct(lat, 50), p99: pct(lat, 99) };
 }
 
 /** Open loop: RATE requests per second for DURATION, whatever the answers take. */
@@ -284,7 +290,7 @@ try {
   console.log(`| baseline: bare node:http + JSON.parse | ${Math.round(b.rate)} | 1.00 | ${Math.round(b.perCpu)} (1.00) | ${f((1000 / b.perCpu) * 1000)} (accept only) | ${f(b.p50)} | ${f(b.p99)} | |`);
   for (const [label, x] of [[`relay: spool on disk + ${[...SINKS_ON].filter(Boolean).join(', ') || 'no sinks'}`, disk], ['relay: spool on tmpfs (diagnostic)', mem], ['relay: JetStream bus (bus.type: jetstream, one replica)', bus]]) {
     if (!x) continue;
-    console.log(`| ${label} | ${Math.round(x.r.rate)} | ${(x.r.rate / b.rate).toFixed(2)} | ${Math.round(x.r.perCpu)} (${(x.r.perCpu / b.perCpu).toFixed(2)}) | ${f(x.r.cycleCpuPerKAlert * 1000)} | ${f(x.r.p50)} | ${f(x.r.p99)} | ${x.st.fsyncs} fsyncs for ${x.st.lastSeq} alerts, mean fsync ${fsyncMean(x.st)} ms |`);
+    console.log(`| ${label} | ${Math.round(x.r.rate)} | ${(x.r.rate / b.rate).toFixed(2)} | ${Math.round(x.r.perCpu)} (${(x.r.perCpu / b.perCpu).toFixed(2)}) | ${f(x.r.cycleCpuPerKAlert * 1000)} | ${f(x.r.p50)} | ${f(x.r.p99)} | ${x.st.fsyncs} fsyncs for ${x.st.lastSeq} alerts, mean fsync ${fsyncMean(x.st)} ms; main thread ${Number.isFinite(x.r.mainShare) ? Math.round(x.r.mainShare * 100) : '?'} % of the process CPU in the closed loop |`);
   }
   console.log(`\nopen loop at ${RATE} alerts/s for ${DURATION / 1000} s (latency = sender clock → receiver)`);
   console.log('| relay | sent | 200 | intake p50 ms | intake p99 ms | webhook p50 / p99 ms | nats p50 / p99 ms | file lines |');

@@ -1,22 +1,22 @@
 /**
  * The relay runtime: intake servers → spool → one delivery pipeline per sink.
  */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import type { FalcoAlert } from '../alert/falco-alert.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { JetStreamBus } from './bus/jetstream.js';
-import { ConfigError, type ConfigTree } from './config/load.js';
+import { ConfigError } from './config/load.js';
 import { type RelayConfig, readConfigFile } from './config/relay-config.js';
-import { RelayMetrics } from './delivery/metrics.js';
-import { type CursorLike, type RecordSource, SinkPipeline } from './delivery/pipeline.js';
-import type { SinkContext } from './delivery/sink.js';
+import { DeliveryHost } from './delivery/host.js';
+import { RelayMetrics, type RelayRegistry } from './delivery/metrics.js';
+import type { CursorLike, SinkPipeline } from './delivery/pipeline.js';
+import { DeliveryThread, deliveryWorkerScript } from './delivery/thread.js';
 import { createIntakeHandler } from './intake/server.js';
 import { CursorStore, DeadLetter } from './spool/cursor.js';
+import { SharedSpoolState } from './spool/shared.js';
 import { Spool } from './spool/spool.js';
 
 export interface RelayOptions {
@@ -25,14 +25,17 @@ export interface RelayOptions {
 
 export class Relay {
   readonly metrics = new RelayMetrics();
-  readonly pipelines: SinkPipeline[] = [];
   spool: Spool | undefined;
   /** The shared JetStream bus when `bus.type: jetstream` (then there is no local spool). */
   bus: JetStreamBus | undefined;
+  /** Sinks and pipelines on this thread (bus mode, or `delivery.workerthread: false`). */
+  private host: DeliveryHost | undefined;
+  /** The delivery thread running the sinks (local spool, `delivery.workerthread: true`). */
+  thread: DeliveryThread | undefined;
+  private shared: SharedSpoolState | undefined;
   private spoolOpenError: string | undefined;
   private servers: http.Server[] = [];
   private timers: NodeJS.Timeout[] = [];
-  private cursors: CursorStore | undefined;
   private deadLetter: DeadLetter | undefined;
   private pipelinesStarted = false;
   private readonly log: Logger;
@@ -46,7 +49,12 @@ export class Relay {
 
   static async start(config: RelayConfig, opts: RelayOptions = {}): Promise<Relay> {
     const r = new Relay(config, opts);
-    await r.init();
+    try {
+      await r.init();
+    } catch (e) {
+      await r.close().catch(() => undefined);
+      throw e;
+    }
     return r;
   }
 
@@ -54,11 +62,16 @@ export class Relay {
     return resolve(this.config.spool.dir);
   }
 
+  /** The pipelines running on this thread (none when the delivery thread runs them). */
+  get pipelines(): SinkPipeline[] {
+    return this.host?.pipelines ?? [];
+  }
+
   private async init(): Promise<void> {
     for (const w of this.config.warnings) this.log.warn(w);
-    await this.createPipelines();
     const bc = this.config.bus;
     if (bc.type === 'jetstream') {
+      this.host = await DeliveryHost.create(this.config, this.metrics, this.log);
       try {
         this.bus = await JetStreamBus.open(bc, this.log.child('bus'));
       } catch (e) {
@@ -67,15 +80,23 @@ export class Relay {
       // dead letters stay local (spool.dir/deadletter); cursors are the consumers' acks
       this.deadLetter = new DeadLetter(this.spoolDir);
       const acks: CursorLike = { load: () => 0, save: async () => undefined, saveSync: () => undefined };
-      for (const p of this.pending) {
-        const pipeline = p.make(await this.bus.source(p.name), acks);
-        this.pipelines.push(pipeline);
-      }
-      this.pending = [];
+      const bus = this.bus;
+      await this.host.start((name) => bus.source(name), acks, this.deadLetter);
       this.pipelinesStarted = true;
-      for (const p of this.pipelines) p.start();
       await this.listen();
       return;
+    }
+    const script = this.config.delivery.workerThread ? deliveryWorkerScript() : undefined;
+    if (script) {
+      this.shared = new SharedSpoolState();
+      this.thread = await DeliveryThread.start(this.config, this.spoolDir, this.shared, this.log, script);
+      const thread = this.thread;
+      (this.metrics.registry as RelayRegistry).remote = () =>
+        thread.metricsJson() as ReturnType<NonNullable<RelayRegistry['remote']>>;
+    } else {
+      if (this.config.delivery.workerThread)
+        this.log.debug('delivery thread script not available; sinks run on the main thread');
+      this.host = await DeliveryHost.create(this.config, this.metrics, this.log);
     }
     this.tryOpenSpool();
     if (!this.spool) {
@@ -100,8 +121,11 @@ export class Relay {
         memoryRecords: this.config.spool.memoryRecords,
       });
       spool.open();
-      this.cursors = new CursorStore(this.spoolDir);
-      this.deadLetter = new DeadLetter(this.spoolDir);
+      const shared = this.shared;
+      if (shared) {
+        spool.onPublish = (visible, last) => shared.publish(visible, last);
+        shared.publish(spool.visibleSeq, spool.lastSeq);
+      }
       this.spool = spool;
       this.spoolOpenError = undefined;
       this.startPipelines();
@@ -110,101 +134,22 @@ export class Relay {
     }
   }
 
-  private pending: Array<{ name: string; make: (src: RecordSource, cur: CursorLike) => SinkPipeline }> = [];
-
-  private sinkContext(): SinkContext {
-    const c = this.config.clientTls;
-    let extraCa: Buffer | undefined;
-    if (c.cacertfile) {
-      try {
-        extraCa = readFileSync(c.cacertfile);
-      } catch {
-        this.log.warn('tlsclient.cacertfile unreadable, using system CAs only', { file: c.cacertfile });
-      }
-    }
-    const ca = extraCa ? Buffer.from(`${rootCertificates.join('\n')}\n${extraCa.toString()}`) : undefined;
-    return {
-      log: this.log.child('sink'),
-      enabledOutputs: this.config.sinks.map((s) => s.def.displayName),
-      customFieldNames: [...Object.keys(this.config.customFields), ...this.config.templatedFields.keys()],
-      tls: (section: ConfigTree) => {
-        if (section.mutualtls === true) {
-          return {
-            rejectUnauthorized: true,
-            cert: readConfigFile('mutualtlsclient.certfile', c.certfile),
-            key: readConfigFile('mutualtlsclient.keyfile', c.keyfile),
-            ca: readConfigFile('mutualtlsclient.cacertfile', c.mutualcacertfile),
-          };
-        }
-        return { rejectUnauthorized: section.checkcert !== false, ca };
-      },
-    };
-  }
-
-  private async createPipelines(): Promise<void> {
-    const ctx = this.sinkContext();
-    const d = this.config.delivery;
-    for (const s of this.config.sinks) {
-      const mod = await s.def.load();
-      let instances: Awaited<ReturnType<typeof mod.create>>;
-      try {
-        instances = await mod.create(s.section, ctx);
-      } catch (e) {
-        if (e instanceof ConfigError) throw e;
-        throw new ConfigError(`${s.def.name}: ${(e as Error).message}`);
-      }
-      for (const inst of instances) {
-        this.pending.push({
-          name: inst.name,
-          make: (src, cur) =>
-            new SinkPipeline(
-              inst,
-              src,
-              cur,
-              this.deadLetter!,
-              { minimumPriority: s.minimumPriority, rules: s.rules, tags: s.tags, sources: s.sources },
-              {
-                initialBackoffMs: d.initialBackoffMs,
-                maxBackoffMs: d.maxBackoffMs,
-                maxAttempts: d.maxAttempts,
-                maxAgeMs: d.maxAgeMs,
-                timeoutMs: d.timeoutMs,
-                batchSize: Math.max(1, inst.maxBatch),
-                concurrency: s.concurrency,
-                dedupWindowMs: s.dedupWindowMs,
-                dedupFields: s.dedupFields,
-                destination: s.def.name,
-              },
-              this.metrics,
-              this.log.child(inst.name),
-            ),
-        });
-        inst.healthcheck().then(
-          () => this.log.info('sink ready', { sink: inst.name }),
-          (e: Error) =>
-            this.log.warn('sink healthcheck failed (alerts wait in the spool)', {
-              sink: inst.name,
-              error: e.message,
-            }),
-        );
-      }
-    }
-  }
-
   private startPipelines(): void {
     if (this.pipelinesStarted) return;
     this.pipelinesStarted = true;
-    for (const { make } of this.pending) {
-      const p = make(this.spool!, this.cursors!);
-      this.pipelines.push(p);
-      p.start();
+    if (this.thread) {
+      this.thread.startPipelines(this.spool!.lastSeq);
+      return;
     }
-    this.pending = [];
+    const spool = this.spool!;
+    this.deadLetter = new DeadLetter(this.spoolDir);
+    void this.host!.start(() => spool, new CursorStore(this.spoolDir), this.deadLetter);
   }
 
   private async gc(): Promise<void> {
     if (!this.spool) return;
-    const min = this.pipelines.length ? Math.min(...this.pipelines.map((p) => p.cursor)) : this.spool.lastSeq;
+    const min = this.shared ? this.shared.minCursor : this.host!.minCursor(this.spool.lastSeq);
+    if (min < 0) return; // the delivery thread has not reported yet
     try {
       await this.spool.gc(min);
     } catch (e) {
@@ -321,8 +266,10 @@ export class Relay {
           }),
       ),
     );
-    await Promise.all(this.pipelines.map((p) => p.close()));
+    await this.thread?.close();
+    await this.host?.close();
     this.spool?.close();
+    this.shared?.close();
     await this.bus?.close();
   }
 }

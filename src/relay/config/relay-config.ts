@@ -59,7 +59,15 @@ export function globalDefaults(): ConfigTree {
     },
     intake: { maxbodybytes: 4 * 1024 * 1024, bearertoken: '' },
     spool: { dir: './data', segmentbytes: 16 * 1024 * 1024, memoryrecords: 50_000 },
-    delivery: { initialbackoff: '200ms', maxbackoff: '30s', maxattempts: 0, maxage: '24h', timeout: '10s' },
+    delivery: {
+      initialbackoff: '200ms',
+      maxbackoff: '30s',
+      maxattempts: 0,
+      maxage: '24h',
+      timeout: '10s',
+      workerthread: true,
+      nice: 10,
+    },
     bus: {
       type: 'spool',
       nats: {
@@ -121,7 +129,13 @@ export interface RelayConfig {
     maxAttempts: number;
     maxAgeMs: number;
     timeoutMs: number;
+    /** Run the sink pipelines on a worker thread (spool mode), so intake and delivery use two cores. */
+    workerThread: boolean;
+    /** Nice value (0–19) of the delivery thread: under CPU overload the intake is served first. */
+    nice: number;
   };
+  /** The options this config was loaded from (the delivery thread loads it again from them). */
+  source: LoadOptions;
   /** Where accepted alerts are kept until every sink has them: the local spool or a NATS JetStream stream. */
   bus: BusConfig;
   sinks: SinkSettings[];
@@ -231,6 +245,9 @@ export function loadRelayConfig(defs: SinkDefinition[], opts: LoadOptions = {}):
   const spool = sub(tree, 'spool');
   const del = sub(tree, 'delivery');
   const intake = sub(tree, 'intake');
+  const nice = n(del, 'nice');
+  if (!Number.isInteger(nice) || nice < 0 || nice > 19)
+    throw new ConfigError(`delivery.nice: ${nice} is not a nice value from 0 to 19`);
   const port = n(tree, 'listenport');
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new ConfigError(`listenport: ${port} is not a TCP port`);
@@ -304,7 +321,10 @@ export function loadRelayConfig(defs: SinkDefinition[], opts: LoadOptions = {}):
       maxAttempts: n(del, 'maxattempts'),
       maxAgeMs: parseDuration('delivery.maxage', s(del, 'maxage')),
       timeoutMs: parseDuration('delivery.timeout', s(del, 'timeout')),
+      workerThread: b(del, 'workerthread'),
+      nice,
     },
+    source: { file: opts.file, yaml: opts.yaml, env: opts.env },
     bus: busConfig(sub(tree, 'bus')),
     sinks,
     warnings: issues.warnings,

@@ -2,7 +2,15 @@
  * Relay metrics on a private prom-client registry: Falcosidekick's names (so dashboards keep working)
  * plus per-sink delivery metrics of ours.
  */
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
 import type { FalcoAlert } from '../../alert/falco-alert.js';
 
 type EventLabel =
@@ -29,8 +37,27 @@ export interface SinkGaugeSource {
   oldestAgeSeconds(): number;
 }
 
+type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+
+/**
+ * The relay's registry. With the delivery thread, the per-sink metrics live in that thread's registry:
+ * `remote` fetches them, and `/metrics` shows the two merged (counters summed by label set).
+ */
+export class RelayRegistry extends Registry {
+  remote: (() => Promise<MetricsJson>) | undefined;
+
+  override async metrics(): Promise<string> {
+    if (!this.remote) return super.metrics();
+    const [local, remote] = await Promise.all([
+      this.getMetricsAsJSON(),
+      this.remote().catch(() => [] as MetricsJson),
+    ]);
+    return AggregatorRegistry.aggregate([local, remote]).metrics();
+  }
+}
+
 export class RelayMetrics {
-  readonly registry = new Registry();
+  readonly registry = new RelayRegistry();
   readonly inputs: Counter<'source' | 'status'>;
   readonly events: Counter<
     'hostname' | 'rule' | 'priority' | 'priority_raw' | 'source' | 'k8s_ns_name' | 'k8s_pod_name'
@@ -52,9 +79,10 @@ export class RelayMetrics {
   private pendingEvents = new Map<string, { labels: Record<EventLabel, string>; n: number }>();
   private pendingAccepted = 0;
 
-  constructor() {
+  /** `defaultMetrics: false` in the delivery thread: process metrics come from the main thread. */
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
     const r = this.registry;
-    collectDefaultMetrics({ register: r });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r });
     this.inputs = new Counter({
       name: 'falcosecurity_falcosidekick_inputs_total',
       help: 'Alerts received, by status (accepted|rejected)',

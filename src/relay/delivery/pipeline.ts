@@ -40,8 +40,23 @@ export interface RecordSource {
   waitFor(afterSeq: number): Promise<void>;
   parsed(rec: SpoolRecord): FalcoAlert;
   peekReceivedAt(afterSeq: number): number | undefined;
+  /**
+   * Where a sink seen for the first time starts (default `lastSeq`): the delivery thread starts later than
+   * the intake, so it uses the spool's end when the relay started, not when the thread got to it.
+   */
+  readonly startSeq?: number;
   /** Called when the cursor moves: everything up to `through` is finished (the JetStream bus acks). */
   advance?(through: number): void;
+}
+
+/** Sends started within one 100 ms window share an AbortController and a deadline. */
+interface SendWindow {
+  ac: AbortController;
+  /** End of the window (ms since the epoch): later sends get a new window. */
+  until: number;
+  deadline: number;
+  /** Sends of this window still in flight. */
+  active: number;
 }
 
 export type CursorLike = Pick<CursorStore, 'load' | 'save' | 'saveSync'>;
@@ -85,8 +100,9 @@ export class SinkPipeline {
   private wakeReader: (() => void) | undefined;
   /** Resolves the reader's wait for new spool records (close() calls it). */
   private wakeIdle: (() => void) | undefined;
-  /** Sends in flight with their deadline: one sweeper timer enforces `delivery.timeout` for all of them. */
-  private readonly sends = new Map<AbortController, number>();
+  /** Send windows with sends in flight: one sweeper timer enforces `delivery.timeout` for all of them. */
+  private readonly sends = new Set<SendWindow>();
+  private window: SendWindow | undefined;
   private readonly stop = new AbortController();
   private readonly match: Matcher;
   private readonly dedup: Deduper<number> | undefined;
@@ -162,7 +178,7 @@ export class SinkPipeline {
     // numbers will be reused: start from the durable end so nothing new is skipped.
     if (saved !== undefined && saved > this.spool.lastSeq) saved = this.spool.lastSeq;
     // A sink seen for the first time starts at the current end of the spool (no replay of old history).
-    this.cursor = saved ?? this.spool.lastSeq;
+    this.cursor = saved ?? Math.min(this.spool.startSeq ?? this.spool.lastSeq, this.spool.lastSeq);
     if (saved === undefined || saved !== this.cursors.load(this.sink.name))
       this.cursors.saveSync(this.sink.name, this.cursor);
     this.savedSeq = this.cursor;
@@ -205,8 +221,14 @@ export class SinkPipeline {
   private sweepTimeouts(): void {
     if (this.sends.size === 0) return;
     const now = Date.now();
-    for (const [ac, deadline] of this.sends)
-      if (now >= deadline) ac.abort(new Error(`timeout after ${this.opts.timeoutMs} ms`));
+    for (const w of this.sends) {
+      if (now < w.until) continue;
+      if (w.active === 0) this.sends.delete(w);
+      else if (now >= w.deadline) {
+        w.ac.abort(new Error(`timeout after ${this.opts.timeoutMs} ms`));
+        this.sends.delete(w);
+      }
+    }
   }
 
   private async readLoop(): Promise<void> {
@@ -287,22 +309,43 @@ export class SinkPipeline {
     }
   }
 
+  /**
+   * The abort controller for a send starting now. Sends that start within the same 100 ms share one
+   * controller (one AbortSignal per alert is a measurable cost at thousands of sends per second); its
+   * deadline is the window's end + delivery.timeout, so a timeout fires at most 100 ms late.
+   */
+  private controller(now: number): SendWindow {
+    let w = this.window;
+    if (!w || now >= w.until) {
+      w = {
+        ac: new AbortController(),
+        until: now + 100,
+        deadline: now + 100 + this.opts.timeoutMs,
+        active: 0,
+      };
+      this.window = w;
+      this.sends.add(w);
+    }
+    return w;
+  }
+
   private async sendOnce(batch: Item[]): Promise<SendResult> {
-    const ac = new AbortController();
     if (this.stop.signal.aborted) return { kind: 'retry', reason: 'relay stopping' };
-    this.sends.set(ac, Date.now() + this.opts.timeoutMs);
+    const w = this.controller(Date.now());
+    w.active++;
+    const signal = w.ac.signal;
     try {
       return await this.sink.send(
         batch.map((b) => b.alert),
-        ac.signal,
+        signal,
       );
     } catch (e) {
-      const reason = ac.signal.aborted
-        ? String((ac.signal.reason as Error)?.message ?? ac.signal.reason)
+      const reason = signal.aborted
+        ? String((signal.reason as Error)?.message ?? signal.reason)
         : (e as Error).message;
       return { kind: 'retry', reason };
     } finally {
-      this.sends.delete(ac);
+      w.active--;
     }
   }
 
@@ -413,7 +456,7 @@ export class SinkPipeline {
   async close(): Promise<void> {
     this.stop.abort();
     for (const t of this.timers) clearInterval(t);
-    for (const ac of this.sends.keys()) ac.abort(new Error('relay stopping'));
+    for (const w of this.sends) w.ac.abort(new Error('relay stopping'));
     this.wake();
     this.wakeReader?.();
     this.wakeIdle?.();

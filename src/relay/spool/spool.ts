@@ -17,35 +17,27 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readSync,
   writeSync,
 } from 'node:fs';
-import { open as openAsync, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FalcoAlert } from '../../alert/falco-alert.js';
+import {
+  listSegments,
+  parseLine,
+  ReadPosition,
+  readSegments,
+  type Segment,
+  type SpoolRecord,
+  segmentName,
+} from './segments.js';
 
-export interface SpoolRecord {
-  seq: number;
-  /** Milliseconds since the epoch when the relay received the alert. */
-  receivedAt: number;
-  /** The alert JSON. */
-  json: string;
-  /**
-   * The parsed alert, cached by the first reader of an in-memory record so that every other sink shares
-   * it instead of parsing the JSON again. Readers must treat it as read-only.
-   */
-  alert?: FalcoAlert;
-}
+export { parseLine, ReadPosition, type SpoolRecord } from './segments.js';
 
 export interface SpoolOptions {
   segmentBytes?: number;
   memoryRecords?: number;
-}
-
-interface Segment {
-  first: number;
-  file: string;
 }
 
 interface Pending {
@@ -71,11 +63,6 @@ const PARSED_WINDOW = 8192;
 const MAX_SYNCS = 2;
 
 export class SpoolUnavailable extends Error {}
-
-const SEG_RE = /^(\d{20})\.seg$/;
-const pad = (n: number) => String(n).padStart(20, '0');
-/** Disk read chunk: larger than the biggest record (the intake body limit defaults to 4 MiB). */
-const CHUNK = 8 << 20;
 
 export class Spool {
   readonly segDir: string;
@@ -104,6 +91,8 @@ export class Spool {
   private closed = false;
   /** Last write error, cleared by the next successful write. */
   lastError: Error | undefined;
+  /** Called after every write (visibleSeq moved) and fsync (lastSeq moved): the delivery thread's view. */
+  onPublish: ((visibleSeq: number, lastSeq: number) => void) | undefined;
   /** Number of fsyncs done (group commit shows as appends ≫ fsyncs). */
   fsyncs = 0;
   /** Total milliseconds spent waiting for fdatasync (fsyncMs / fsyncs = mean fsync latency). */
@@ -121,11 +110,7 @@ export class Spool {
   /** Open (or create) the spool and recover its end. Throws if the directory cannot be used. */
   open(): void {
     mkdirSync(this.segDir, { recursive: true });
-    this.segments = readdirSync(this.segDir)
-      .map((f) => SEG_RE.exec(f))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => ({ first: Number(m[1]), file: join(this.segDir, m[0]) }))
-      .sort((a, b) => a.first - b.first);
+    this.segments = listSegments(this.segDir);
     const last = this.segments[this.segments.length - 1];
     if (last) {
       // The valid prefix ends at the first line that does not parse: a torn record or the zero fill.
@@ -155,7 +140,7 @@ export class Spool {
   private newSegment(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
-    const file = join(this.segDir, `${pad(this.nextSeq)}.seg`);
+    const file = join(this.segDir, segmentName(this.nextSeq));
     const fd = openSync(file, 'w+');
     try {
       const zeros = Buffer.alloc(Math.min(1 << 20, this.segmentBytes));
@@ -223,6 +208,7 @@ export class Spool {
       this.visibleSeq = recs[recs.length - 1]!.seq;
       this.remember(recs);
       this.notify();
+      this.onPublish?.(this.visibleSeq, this.lastSeq);
       const entry: InFlight = { recs, batch, state: 'syncing' };
       this.inflight.push(entry);
       this.syncsInFlight++;
@@ -276,6 +262,7 @@ export class Spool {
       this.lastError = undefined;
       this.lastSeq = e.recs[e.recs.length - 1]!.seq;
       for (const p of e.batch) p.resolve();
+      this.onPublish?.(this.visibleSeq, this.lastSeq);
     }
   }
 
@@ -334,58 +321,8 @@ export class Spool {
     return this.mem.find((r) => r.seq > afterSeq)?.receivedAt;
   }
 
-  private async readDisk(afterSeq: number, max: number, pos: ReadPosition): Promise<SpoolRecord[]> {
-    const out: SpoolRecord[] = [];
-    let idx = this.segments.length - 1;
-    while (idx > 0 && this.segments[idx]!.first > afterSeq + 1) idx--;
-    if (idx < 0) return out;
-    if (pos.file !== this.segments[idx]!.file || pos.lastSeq !== afterSeq) {
-      pos.file = this.segments[idx]!.file;
-      pos.offset = 0;
-      pos.lastSeq = afterSeq;
-    }
-    while (out.length < max && idx < this.segments.length) {
-      const fh = await openAsync(pos.file, 'r').catch(() => undefined);
-      if (!fh) break;
-      let stop = false;
-      try {
-        const chunk = Buffer.allocUnsafe(CHUNK);
-        while (out.length < max && !stop) {
-          const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos.offset);
-          if (bytesRead === 0) break;
-          const data = chunk.subarray(0, bytesRead);
-          let start = 0;
-          let progressed = false;
-          for (;;) {
-            const nl = data.indexOf(10, start);
-            if (nl < 0) break;
-            const rec = parseLine(data.subarray(start, nl).toString('utf8'));
-            if (!rec || rec.seq > this.visibleSeq) {
-              stop = true;
-              break;
-            }
-            pos.offset += nl + 1 - start;
-            start = nl + 1;
-            progressed = true;
-            if (rec.seq > afterSeq) {
-              out.push(rec);
-              pos.lastSeq = rec.seq;
-              if (out.length >= max) break;
-            }
-          }
-          if (!progressed) break; // a line longer than the chunk cannot happen (body limit) — stop safely
-        }
-      } finally {
-        await fh.close();
-      }
-      if (out.length >= max || stop) break;
-      idx++;
-      const next = this.segments[idx];
-      if (!next) break;
-      pos.file = next.file;
-      pos.offset = 0;
-    }
-    return out;
+  private readDisk(afterSeq: number, max: number, pos: ReadPosition): Promise<SpoolRecord[]> {
+    return readSegments(this.segments, this.visibleSeq, afterSeq, max, pos);
   }
 
   /** Delete whole segments every reader has passed (`minCursor` = lowest delivered-through seq). */
@@ -425,12 +362,6 @@ export class Spool {
   }
 }
 
-export class ReadPosition {
-  file = '';
-  offset = 0;
-  lastSeq = -1;
-}
-
 /** fsync a directory so a new file's entry survives a power loss. */
 function syncDir(dir: string): void {
   try {
@@ -443,23 +374,6 @@ function syncDir(dir: string): void {
   } catch {
     /* not supported on this filesystem */
   }
-}
-
-export function parseLine(line: string): SpoolRecord | undefined {
-  const t1 = line.indexOf('\t');
-  const t2 = t1 < 0 ? -1 : line.indexOf('\t', t1 + 1);
-  if (t2 < 0) return undefined;
-  const seq = Number(line.slice(0, t1));
-  const receivedAt = Number(line.slice(t1 + 1, t2));
-  const json = line.slice(t2 + 1);
-  if (
-    !Number.isInteger(seq) ||
-    !Number.isFinite(receivedAt) ||
-    json[0] !== '{' ||
-    json[json.length - 1] !== '}'
-  )
-    return undefined;
-  return { seq, receivedAt, json };
 }
 
 /** Last complete record of a segment and the byte length of its valid prefix. */

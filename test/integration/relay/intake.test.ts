@@ -46,7 +46,12 @@ describe('relay intake (Falcosidekick-compatible)', () => {
     expect(res.text).toBe('');
     const uuid = res.headers.get('x-peregrine-uuid');
     expect(uuid).toMatch(/^[0-9a-f-]{36}$/);
-    await until(() => hook.received.length > before, 5000, 'webhook delivery');
+    // wait for this alert: the previous test's alert may still be on its way
+    await until(
+      () => hook.received.slice(before).some((r) => JSON.parse(r.body).rule === 'Deliver me'),
+      5000,
+      'webhook delivery',
+    );
     const got = hook.received.find((r) => JSON.parse(r.body).rule === 'Deliver me')!;
     expect(got.method).toBe('POST');
     expect(got.url).toBe('/hook');

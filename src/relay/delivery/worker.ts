@@ -1,0 +1,111 @@
+/**
+ * The delivery thread (`delivery.workerthread`, on by default with the local spool): loads the same
+ * config, creates the sinks, and runs every sink pipeline against a SpoolTail of the spool the intake
+ * thread writes. It runs at a lower CPU priority (`delivery.nice`), so under overload the intake keeps
+ * accepting and the spool absorbs the difference; otherwise the two threads use two cores.
+ *
+ * Messages: see DeliveryThread (main side) in relay.ts.
+ */
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Logger, LogLevel } from '../../common/log.js';
+import { ConfigError } from '../config/load.js';
+import { type LoadOptions, loadRelayConfig } from '../config/relay-config.js';
+import { SINKS } from '../sinks/registry.js';
+import { CursorStore, DeadLetter } from '../spool/cursor.js';
+import { SharedSpoolState } from '../spool/shared.js';
+import { SpoolTail } from '../spool/tail.js';
+import { DeliveryHost } from './host.js';
+import { RelayMetrics } from './metrics.js';
+
+export interface DeliveryWorkerData {
+  source: LoadOptions;
+  spoolDir: string;
+  shared: SharedArrayBuffer;
+}
+
+export type ToWorker =
+  | { type: 'start'; startSeq: number }
+  | { type: 'metrics'; id: number }
+  | { type: 'close' };
+export type FromWorker =
+  | { type: 'ready'; sinks: string[]; warning?: string }
+  | { type: 'fatal'; message: string; config: boolean }
+  | { type: 'log'; level: LogLevel; component: string; msg: string; fields?: Record<string, unknown> }
+  | { type: 'metrics'; id: number; json: unknown }
+  | { type: 'closed' };
+
+const port = parentPort!;
+const data = workerData as DeliveryWorkerData;
+const post = (m: FromWorker) => port.postMessage(m);
+
+/** Log records go to the main thread's logger (one output, the caller's level and writer). */
+function forwardingLogger(component: string): Logger {
+  const emit = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
+    try {
+      post({ type: 'log', level, component, msg, fields });
+    } catch {
+      post({ type: 'log', level, component, msg, fields: JSON.parse(JSON.stringify(fields ?? {})) });
+    }
+  };
+  return {
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (c) => forwardingLogger(component ? `${component}/${c}` : c),
+  };
+}
+
+async function main(): Promise<void> {
+  const log = forwardingLogger('');
+  let host: DeliveryHost;
+  let tail: SpoolTail | undefined;
+  const metrics = new RelayMetrics({ defaultMetrics: false });
+  let warning: string | undefined;
+  try {
+    const config = loadRelayConfig(SINKS, data.source);
+    try {
+      setPriority(config.delivery.nice); // this thread only (Linux nice values are per thread)
+    } catch (e) {
+      warning = `delivery.nice ${config.delivery.nice} not applied: ${(e as Error).message}`;
+    }
+    host = await DeliveryHost.create(config, metrics, log);
+  } catch (e) {
+    post({ type: 'fatal', message: (e as Error).message, config: e instanceof ConfigError });
+    return;
+  }
+  const shared = new SharedSpoolState(data.shared);
+  let publisher: NodeJS.Timeout | undefined;
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'start') {
+      tail = new SpoolTail(data.spoolDir, shared, m.startSeq);
+      const t = tail;
+      void host
+        .start(() => t, new CursorStore(data.spoolDir), new DeadLetter(data.spoolDir))
+        .then(() => {
+          const publish = () => {
+            shared.minCursor = host.minCursor(shared.last);
+          };
+          publish();
+          publisher = setInterval(publish, 200);
+        })
+        .catch((e: Error) => post({ type: 'fatal', message: e.message, config: false }));
+    } else if (m.type === 'metrics') {
+      void metrics.registry.getMetricsAsJSON().then((json) => post({ type: 'metrics', id: m.id, json }));
+    } else if (m.type === 'close') {
+      if (publisher) clearInterval(publisher);
+      void host
+        .close()
+        .catch(() => undefined)
+        .then(() => {
+          tail?.close();
+          post({ type: 'closed' });
+          port.close();
+        });
+    }
+  });
+  post({ type: 'ready', sinks: host.sinkNames, warning });
+}
+
+void main();
