@@ -21,7 +21,7 @@ export const ROLLUP_DIMS = [
 ] as const;
 export type RollupDim = (typeof ROLLUP_DIMS)[number];
 
-const GET: Record<Exclude<RollupDim, 'tags'>, (r: EventRow) => string> = {
+const GET: Record<Exclude<RollupDim, 'tags'>, (r: Omit<EventRow, 'event'>) => string> = {
   rule: (r) => r.rule,
   source: (r) => r.source,
   hostname: (r) => r.hostname,
@@ -42,7 +42,7 @@ const KEYED = Object.keys(GET) as (keyof typeof GET)[];
 const TAGS = KEYED.length;
 
 /** Aggregate a batch of newly stored rows into rollup increments, in a stable key order. */
-export function rollupDeltas(rows: EventRow[]): RollupDelta {
+export function rollupDeltas(rows: Omit<EventRow, 'event'>[]): RollupDelta {
   // Per hour: key = <dimension index digit><priority digit><value>.
   const hours = new Map<number, Map<string, number>>();
   for (const r of rows) {

@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { type EventRow, words } from './normalize.js';
 import { HOUR_US, rollupDeltas } from './rollup.js';
 import { AUTH_SCHEMA, rollupSubtractSelects, SqlStore } from './sql-store.js';
-import type { StoreStats } from './types.js';
+import type { StoredEvent, StoreStats } from './types.js';
+import { UuidFilter } from './uuid-filter.js';
 
 /** A row as sent to the writer thread (without the parsed alert object). */
 type WriterRow = Omit<EventRow, 'event'>;
@@ -13,7 +14,7 @@ type WriterRow = Omit<EventRow, 'event'>;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY,
-  uuid TEXT NOT NULL UNIQUE,
+  uuid TEXT NOT NULL,
   ts INTEGER NOT NULL,
   priority INTEGER NOT NULL,
   rule TEXT NOT NULL,
@@ -34,19 +35,32 @@ CREATE INDEX IF NOT EXISTS events_source ON events (source, ts);
 CREATE INDEX IF NOT EXISTS events_hostname ON events (hostname, ts);
 CREATE TABLE IF NOT EXISTS event_tags (tag TEXT NOT NULL, event_id INTEGER NOT NULL, ts INTEGER NOT NULL, priority INTEGER NOT NULL, PRIMARY KEY (tag, event_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_tags_event ON event_tags (event_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(text, content='', contentless_delete=1, tokenize='unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(text, uuid, content='', contentless_delete=1, tokenize='unicode61');
 CREATE TRIGGER IF NOT EXISTS events_ad AFTER DELETE ON events BEGIN
   DELETE FROM event_tags WHERE event_id = old.id;
   DELETE FROM events_fts WHERE rowid = old.id;
 END;
 `;
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The uuid as one FTS5 token (32 hex digits). */
+function hexUuid(uuid: string): string {
+  return uuid.replace(/-/g, '');
+}
+
 /** Embedded store: one SQLite file in WAL mode, FTS5 trigram index for free text. */
 export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly stmts = new Map<string, Database.Statement>();
-  private readonly insertTx: Database.Transaction<(groups: EventRow[][]) => Set<string>[]>;
+  private readonly insertTx: Database.Transaction<(groups: WriterRow[][]) => Set<string>[]>;
+  /** Legacy layout: a UNIQUE index on events.uuid (databases created before the uuid filter). */
+  private readonly uuidIndex: boolean;
+  /** uuids stored (a superset), built on the first insert through this connection. */
+  private filter?: UuidFilter;
+  /** Highest event id the filter has seen. */
+  private maxId = 0;
   private writer?: Worker;
   /** Batches waiting for the writer thread while it is busy; sent together as one transaction. */
   private queued: { rows: WriterRow[]; resolve: (done: string[]) => void; reject: (e: Error) => void }[] = [];
@@ -75,27 +89,41 @@ export class SqliteStore extends SqlStore {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.db.exec(AUTH_SCHEMA);
+    // Databases created before the uuid filter keep their UNIQUE uuid index (and a
+    // one-column FTS table); inserts then dedup through the index as before.
+    const eventsSql = String(
+      (this.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'events'").get() as { sql: string }).sql,
+    );
+    this.uuidIndex = /\buuid\s+TEXT\s+NOT\s+NULL\s+UNIQUE\b/i.test(eventsSql);
     const ins = this.db.prepare(
-      `INSERT OR IGNORE INTO events (uuid, ts, priority, rule, source, hostname, cluster, container_id, container_name, container_image, k8s_ns, count, raw)
+      `INSERT ${this.uuidIndex ? 'OR IGNORE ' : ''}INTO events (uuid, ts, priority, rule, source, hostname, cluster, container_id, container_name, container_image, k8s_ns, count, raw)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const tag = this.db.prepare(
       'INSERT OR IGNORE INTO event_tags (tag, event_id, ts, priority) VALUES (?, ?, ?, ?)',
     );
-    const fts = this.db.prepare('INSERT INTO events_fts (rowid, text) VALUES (?, ?)');
+    const fts = this.uuidIndex
+      ? this.db.prepare('INSERT INTO events_fts (rowid, text) VALUES (?, ?)')
+      : this.db.prepare('INSERT INTO events_fts (rowid, text, uuid) VALUES (?, ?, ?)');
     const roll = this.db.prepare(
       `INSERT INTO rollup (hour, dim, value, priority, n) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (hour, dim, value, priority) DO UPDATE SET n = n + excluded.n`,
     );
     // One transaction for one or more batches (the writer thread coalesces batches
     // that arrive while it is busy): the commit, and the rollup upserts, are paid once.
-    this.insertTx = this.db.transaction((groups: EventRow[][]): Set<string>[] => {
-      const stored: EventRow[] = [];
+    this.insertTx = this.db.transaction((groups: WriterRow[][]): Set<string>[] => {
+      const stored: WriterRow[] = [];
       const out: Set<string>[] = [];
+      const filter = this.uuidIndex ? undefined : this.syncFilter();
+      const inTx = new Set<string>();
       for (const rows of groups) {
         const done = new Set<string>();
         out.push(done);
         for (const r of rows) {
+          if (filter) {
+            // Seen in this transaction, or (rarely: a re-delivery or a false positive) already stored.
+            if (inTx.has(r.uuid) || (filter.mayHave(r.uuid) && this.storedId(r.uuid) !== undefined)) continue;
+          }
           const res = ins.run(
             r.uuid,
             r.ts,
@@ -114,7 +142,12 @@ export class SqliteStore extends SqlStore {
           if (res.changes !== 1) continue;
           const id = res.lastInsertRowid;
           for (const t of r.tags) tag.run(t, id, r.ts, r.priority);
-          fts.run(id, r.text);
+          if (filter) {
+            fts.run(id, r.text, hexUuid(r.uuid));
+            filter.add(r.uuid);
+            inTx.add(r.uuid);
+            this.maxId = Number(id);
+          } else fts.run(id, r.text);
           done.add(r.uuid);
           stored.push(r);
         }
@@ -142,6 +175,44 @@ export class SqliteStore extends SqlStore {
       });
       this.writer.unref();
     }
+  }
+
+  /**
+   * The uuid filter, brought up to date with rows other connections inserted since
+   * (ids above the last one seen; rebuilt if the highest id went down).
+   */
+  private syncFilter(): UuidFilter {
+    const m = Number((this.stmt('SELECT max(id) AS m FROM events').get() as { m: number | null }).m ?? 0);
+    if (!this.filter || m < this.maxId) {
+      const n = Number((this.stmt('SELECT count(*) AS n FROM events').get() as { n: number }).n);
+      this.filter = new UuidFilter(Math.max(1 << 20, 2 * n));
+      this.maxId = 0;
+    }
+    if (m > this.maxId) {
+      for (const r of this.stmt('SELECT uuid FROM events WHERE id > ?').iterate(this.maxId))
+        this.filter.add((r as { uuid: string }).uuid);
+      this.maxId = m;
+    }
+    return this.filter;
+  }
+
+  /** Id of the stored event with this uuid (FTS5 uuid column, or the legacy uuid index). */
+  private storedId(uuid: string): number | undefined {
+    const r = this.uuidIndex
+      ? this.stmt('SELECT id FROM events WHERE uuid = ?').get(uuid)
+      : this.stmt(
+          'SELECT id FROM events WHERE id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?) AND uuid = ?',
+        ).get(`uuid : "${hexUuid(uuid)}"`, uuid);
+    return r ? Number((r as { id: number }).id) : undefined;
+  }
+
+  override async get(uuid: string): Promise<StoredEvent | undefined> {
+    const u = uuid.toLowerCase();
+    if (!UUID_RE.test(u)) return undefined;
+    const id = this.storedId(u);
+    if (id === undefined) return undefined;
+    const r = this.stmt('SELECT raw FROM events WHERE id = ?').get(id) as { raw: string } | undefined;
+    return r ? (JSON.parse(r.raw) as StoredEvent) : undefined;
   }
 
   protected groupCol(col: string): string {
@@ -197,7 +268,7 @@ export class SqliteStore extends SqlStore {
       return "lower(e.raw) LIKE ? ESCAPE '\\'";
     }
     // Word-prefix phrase: "etc/shad" finds "/etc/shadow", "kube-sys" finds "kube-system".
-    params.push(`"${tokens.join(' ')}" *`);
+    params.push(`text : "${tokens.join(' ')}" *`);
     return 'e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)';
   }
 
@@ -226,7 +297,7 @@ export class SqliteStore extends SqlStore {
   }
 
   /** Insert batches in one transaction on this connection (the writer thread's entry point); the uuids stored, per batch. */
-  insertHere(groups: EventRow[][]): Set<string>[] {
+  insertHere(groups: WriterRow[][]): Set<string>[] {
     return this.insertTx.immediate(groups);
   }
 

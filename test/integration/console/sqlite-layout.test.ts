@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../../src/console/store/sqlite.js';
+import { UuidFilter } from '../../../src/console/store/uuid-filter.js';
+import { alert } from './fixtures.js';
+
+const dirs: string[] = [];
+const dbPath = () => {
+  const d = mkdtempSync(join(tmpdir(), 'peregrine-console-layout-'));
+  dirs.push(d);
+  return join(d, 'console.db');
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('uuid filter', () => {
+  it('never forgets an added uuid and rarely claims an unseen one', () => {
+    const f = new UuidFilter(1024);
+    const added = Array.from({ length: 20_000 }, () => randomUUID());
+    for (const u of added) f.add(u);
+    for (const u of added) expect(f.mayHave(u)).toBe(true);
+    expect(f.size).toBe(20_000);
+    let fp = 0;
+    for (let i = 0; i < 20_000; i++) if (f.mayHave(randomUUID())) fp++;
+    expect(fp / 20_000).toBeLessThan(0.03);
+  });
+});
+
+describe('SQLite store: uuid dedup without a uuid index', () => {
+  it('dedups across reopen, across connections, and finds events by uuid', async () => {
+    const path = dbPath();
+    const a = new SqliteStore(path);
+    const uuids = Array.from({ length: 3000 }, () => randomUUID());
+    const first = await a.insert(uuids.map((uuid, i) => alert({ uuid, rule: `R${i % 7}` })));
+    expect(first.inserted).toHaveLength(3000); // no false "duplicate" among distinct uuids
+    await a.close();
+
+    const b = new SqliteStore(path);
+    const again = await b.insert([alert({ uuid: uuids[5]!, rule: 'other time, same uuid' })]);
+    expect(again.duplicates).toEqual([uuids[5]]);
+    expect((await b.get(uuids[5]!))?.rule).toBe('R5');
+    expect((await b.get(uuids[5]!.toUpperCase()))?.uuid).toBe(uuids[5]);
+    expect(await b.get(randomUUID())).toBeUndefined();
+    expect(await b.get('not-a-uuid')).toBeUndefined();
+
+    // Another connection inserts after b built its filter: b must still see that uuid.
+    const c = new SqliteStore(path);
+    const fresh = randomUUID();
+    expect((await c.insert([alert({ uuid: fresh })])).inserted).toHaveLength(1);
+    expect((await b.insert([alert({ uuid: fresh })])).duplicates).toEqual([fresh]);
+    await c.close();
+
+    // Deleted by retention: the uuid can be stored again.
+    const gone = randomUUID();
+    await b.insert([alert({ uuid: gone, at: new Date(Date.now() - 10 * 86_400_000) })]);
+    expect(await b.enforceRetention({ maxAgeMs: 5 * 86_400_000, maxEvents: 0 }, Date.now() * 1000)).toBe(1);
+    expect(await b.get(gone)).toBeUndefined();
+    expect((await b.insert([alert({ uuid: gone })])).inserted).toHaveLength(1);
+    expect(await b.count({})).toBe(3002);
+    await b.close();
+  });
+
+  it('opens a database created with the earlier layout (UNIQUE uuid index) and keeps deduping', async () => {
+    const path = dbPath();
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE events (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, ts INTEGER NOT NULL, priority INTEGER NOT NULL,
+        rule TEXT NOT NULL, source TEXT NOT NULL, hostname TEXT NOT NULL, cluster TEXT NOT NULL, container_id TEXT NOT NULL,
+        container_name TEXT NOT NULL, container_image TEXT NOT NULL, k8s_ns TEXT NOT NULL, count INTEGER NOT NULL, raw TEXT NOT NULL);
+      CREATE VIRTUAL TABLE events_fts USING fts5(text, content='', contentless_delete=1, tokenize='unicode61');`);
+    old.close();
+    const s = new SqliteStore(path);
+    const u = randomUUID();
+    await s.insert([alert({ uuid: u, output: 'legacy layout shadow file' })]);
+    expect((await s.insert([alert({ uuid: u })])).duplicates).toEqual([u]);
+    expect((await s.get(u))?.uuid).toBe(u);
+    const page = await s.search({ text: 'layout shad' }, { limit: 10 });
+    expect(page.events.map((e) => e.uuid)).toEqual([u]);
+    await s.close();
+  });
+});
