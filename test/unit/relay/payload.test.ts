@@ -8,6 +8,7 @@ import {
   decodeBody,
   type Enrichment,
   PayloadError,
+  validTime,
 } from '../../../src/relay/intake/payload.js';
 import { compileRoute, Deduper, globToRegExp } from '../../../src/relay/router/route.js';
 
@@ -225,5 +226,119 @@ describe('routing', () => {
     expect(Object.keys(a.output_fields).sort()).toEqual(['__proto__', 'a']);
     expect(JSON.parse(alertToJson(a)).output_fields).toEqual(JSON.parse('{"__proto__":null,"a":1}'));
     expect(Object.getPrototypeOf(a.output_fields)).toBeNull();
+  });
+
+  it('keeps __proto__ from a JSON.parse body through decodeBody, enrichment and the bracket replacer', () => {
+    const body =
+      '{"priority":"Warning","rule":"r","time":"2001-01-01T01:10:00Z","output_fields":{"__proto__":{"polluted":1},"x[y]":"v"}}';
+    const raw = decodeBody(body).items[0] as { output_fields: object };
+    // JSON.parse makes `__proto__` an own data property, the prototype stays Object.prototype
+    expect(Object.hasOwn(raw.output_fields, '__proto__')).toBe(true);
+    for (const enr of [
+      none,
+      { ...none, customFields: JSON.parse('{"__proto__":"c"}') as Record<string, string> },
+      { ...none, bracketReplacer: '_' },
+    ]) {
+      const r = acceptAlertJson(raw, enr, 'u-3');
+      expect(Object.getPrototypeOf(r.alert.output_fields)).toBeNull();
+      expect(Object.hasOwn(r.alert.output_fields, '__proto__')).toBe(true);
+      expect(r.json).toBe(alertToJson(r.alert));
+      const back = JSON.parse(r.json).output_fields as Record<string, unknown>;
+      expect(Object.keys(back)).toEqual(['__proto__', enr.bracketReplacer ? 'x_y' : 'x[y]']);
+      expect(Object.getOwnPropertyDescriptor(back, '__proto__')?.value).toBe(
+        enr === none || enr.bracketReplacer ? '{"polluted":1}' : 'c',
+      );
+      // a field that is not there reads as missing, not as something inherited
+      expect(r.alert.output_fields.toString).toBeUndefined();
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    }
+  });
+
+  it('validTime accepts and rejects exactly what the RFC 3339 regex + Date.parse check did', () => {
+    const former = (t: string): boolean => {
+      if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(t)) return false;
+      const ms = Date.parse(t.replace(/(\.\d{3})\d+/, '$1'));
+      return Number.isFinite(ms) && !t.startsWith('0001-01-01');
+    };
+    const edge = [
+      '2024-03-01T08:52:34.832049033Z',
+      '2021-02-31T00:00:00Z',
+      '2021-13-01T00:00:00Z',
+      '2021-00-10T00:00:00Z',
+      '2021-01-00T00:00:00Z',
+      '2021-01-32T00:00:00Z',
+      '2021-01-01T24:00:00Z',
+      '2021-01-01T24:00:00.0009Z',
+      '2021-01-01T24:00:00.001Z',
+      '2021-01-01T24:00:00.1Z',
+      '2021-01-01T24:00:01Z',
+      '2021-01-01T23:60:00Z',
+      '2021-01-01T23:59:60Z',
+      '2021-01-01t23:59:59z',
+      '2021-01-01T23:59:59+23:59',
+      '2021-01-01T23:59:59+24:00',
+      '2021-01-01T23:59:59-00:60',
+      '0000-01-01T00:00:00Z',
+      '0001-01-01T00:00:00Z',
+      '0001-01-01T00:00:00.5+01:00',
+      '9999-12-31T23:59:59.999999999-23:59',
+      '2021-01-01T00:00:00.Z',
+      '2021-01-01T00:00:00Z ',
+      '2021-01-01T00:00:00Z\n',
+      '2021-01-01 00:00:00Z',
+      '2021-01-01T00:00:00',
+      '2021-01-01T00:00:00+0100',
+      '２０２１-01-01T00:00:00Z',
+      '',
+    ];
+    for (const t of edge) expect(validTime(t), t).toBe(former(t));
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pick = (xs: string[]) => xs[rnd(xs.length)]!;
+    const d2 = () =>
+      pick([
+        '00',
+        '01',
+        '09',
+        '10',
+        '12',
+        '13',
+        '19',
+        '23',
+        '24',
+        '29',
+        '30',
+        '31',
+        '32',
+        '59',
+        '60',
+        '99',
+        '1a',
+        '0',
+      ]);
+    let accepted = 0;
+    for (let i = 0; i < 20000; i++) {
+      const frac = pick(['', '', '.', '.0', '.000', '.0001', '.5', '.123456789', '.9x']);
+      const zone = pick([
+        'Z',
+        'z',
+        '+00:00',
+        '-05:30',
+        `+${d2()}:${d2()}`,
+        `-${d2()}:${d2()}`,
+        'Z',
+        '',
+        'UTC',
+        '+0000',
+      ]);
+      const t = `${pick(['2024', '0001', '0000', '9999', '1970', '20x4'])}${pick(['-', '-', '-', '/'])}${d2()}-${d2()}${pick(['T', 't', 'T', ' '])}${d2()}:${d2()}${pick([':', ':', ':', '.'])}${d2()}${frac}${zone}`;
+      const want = former(t);
+      if (validTime(t) !== want) expect(validTime(t), t).toBe(want);
+      if (want) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(200);
   });
 });
