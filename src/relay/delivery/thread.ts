@@ -150,6 +150,11 @@ export class DeliveryThread {
     });
   }
 
+  /** Stop the thread abruptly, as a crash would (tests): it is restarted like after a real failure. */
+  async kill(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
   /** Stop the pipelines (cursors saved, sinks closed), then the thread. */
   async close(timeoutMs = 15_000): Promise<void> {
     this.closing = true;

@@ -91,6 +91,39 @@ describe('relay durable delivery', () => {
     }
   });
 
+  it('runs the sinks on the delivery thread, restarts it when it dies, and resumes from the saved cursor', async () => {
+    const hook = await startReceiver();
+    const r = await startRelay({ webhook: { address: hook.url } });
+    try {
+      expect(r.relay.thread).toBeDefined(); // the sinks are not on the intake thread
+      expect(r.relay.pipelines).toEqual([]);
+      for (let i = 0; i < 5; i++) await post(r.url, alert({ rule: `before ${i}` }));
+      await until(() => hook.received.length >= 5, 5000, 'delivery before the crash');
+      await new Promise((res) => setTimeout(res, 300)); // the cursor is saved every 200 ms
+      await r.relay.thread!.kill();
+      // accepted while the thread is down: they wait in the spool
+      for (let i = 0; i < 5; i++) expect((await post(r.url, alert({ rule: `after ${i}` }))).status).toBe(200);
+      await until(
+        () => hook.received.some((x) => JSON.parse(x.body).rule === 'after 4'),
+        10_000,
+        'delivery after restart',
+      );
+      expect(r.relay.thread!.restarts).toBe(1);
+      const rules = hook.received.map((x) => JSON.parse(x.body).rule as string);
+      for (let i = 0; i < 5; i++) {
+        expect(rules).toContain(`before ${i}`);
+        expect(rules.filter((x) => x === `after ${i}`)).toHaveLength(1);
+      }
+      expect(rules.indexOf('after 0')).toBeGreaterThan(rules.lastIndexOf('before 4')); // still in spool order
+      const m = await (await fetch(`${r.url}/metrics`)).text(); // the restarted thread's metrics are merged in
+      expect(m).toMatch(/peregrine_relay_sink_delivered_total\{sink="webhook"\} 5\b/);
+      expect(m).toContain('process_cpu_seconds_total'); // and the main thread's own, once
+    } finally {
+      await r.stop();
+      await hook.close();
+    }
+  });
+
   it('honours Retry-After', async () => {
     const times: number[] = [];
     const hook = await startReceiver((_r, n) => {
