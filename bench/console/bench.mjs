@@ -17,7 +17,7 @@ import { PostgresStore } from '../../dist/console/store/postgres.js';
 import { SqliteStore } from '../../dist/console/store/sqlite.js';
 import { fuzz } from './fuzz.mjs';
 import { makeGenerator } from './gen.mjs';
-import { startPostgres } from './pg.mjs';
+import { SETTINGS as PG_SETTINGS, startPostgres } from './pg.mjs';
 
 const N = Number(process.env.PEREGRINE_BENCH_CONSOLE_EVENTS ?? 1_000_000);
 const STORES = (process.env.PEREGRINE_BENCH_CONSOLE_STORES ?? 'sqlite,postgres').split(',').filter(Boolean);
@@ -173,6 +173,7 @@ show('free-text, path, 7d p50 / p95 (ms)', (r) => `${fmt(r.text2.p50)} / ${fmt(r
 show('rules page p50 / p95 (ms)', (r) => `${fmt(r.rules.p50)} / ${fmt(r.rules.p95)}`, '');
 show('stored events', (r) => r.events, '');
 show('bytes per stored event', (r) => fmt(r.bytesPerEvent, 0), '');
+if (STORES.includes('postgres')) process.stdout.write(`PostgreSQL server: fsync, synchronous_commit, full_page_writes on (defaults); ${PG_SETTINGS.join(', ')}\n`);
 process.stdout.write('\n');
 
 for (const r of results) {

@@ -17,6 +17,13 @@ function freePort() {
   });
 }
 
+/**
+ * Server settings for the benchmark: durable (fsync, synchronous_commit and
+ * full_page_writes keep their defaults, on) with what docs/console.md recommends
+ * for a write-heavy event store. bench.mjs prints them.
+ */
+export const SETTINGS = ['shared_buffers=512MB', 'max_wal_size=4GB', 'checkpoint_timeout=15min', 'wal_compression=lz4'];
+
 export async function startPostgres() {
   const base = '/usr/lib/postgresql';
   const v = readdirSync(base).filter((x) => existsSync(join(base, x, 'bin', 'postgres'))).sort((a, b) => b - a)[0];
@@ -28,7 +35,7 @@ export async function startPostgres() {
   const run = (cmd, args) => (root ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' }) : execFileSync(cmd, args, { stdio: 'pipe' }));
   run(join(bin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'peregrine', '-A', 'trust', '-E', 'UTF8', '--no-sync']);
   const port = await freePort();
-  const args = ['-D', join(dir, 'data'), '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'shared_buffers=512MB', '-c', 'max_wal_size=4GB'];
+  const args = ['-D', join(dir, 'data'), '-p', String(port), '-h', '127.0.0.1', '-k', dir, ...SETTINGS.flatMap((x) => ['-c', x])];
   const child = root
     ? spawn('runuser', ['-u', 'postgres', '--', join(bin, 'postgres'), ...args], { stdio: 'ignore', detached: true })
     : spawn(join(bin, 'postgres'), args, { stdio: 'ignore', detached: true });

@@ -239,8 +239,12 @@ export async function v2Routes(app: FastifyInstance, deps: V2Deps): Promise<void
       const q = req.query as Query & { limit: number };
       try {
         const f = filterFromQuery(q);
-        const [r, total] = await Promise.all([store.countBy(f, dim, q.limit), store.count(f)]);
-        return { dimension: dim, total, distinct: r.distinct, rows: r.rows };
+        // Every dimension but tags gives the total with the counts: one query set, not two.
+        const [r, total] = await Promise.all([
+          store.countBy(f, dim, q.limit),
+          dim === 'tags' ? store.count(f) : undefined,
+        ]);
+        return { dimension: dim, total: total ?? r.total ?? 0, distinct: r.distinct, rows: r.rows };
       } catch (e) {
         return badRequest(reply, e);
       }

@@ -20,6 +20,8 @@ export interface SqlDialect {
   ph(params: unknown[], value: unknown): string;
   /** Clause restricting `e.id` to rows whose text contains `text`. */
   text(params: unknown[], text: string): string;
+  /** Clause for "has at least one of these tags" (default: an EXISTS over the event_tags table). */
+  tags?(params: unknown[], tags: string[]): string;
 }
 
 /** WHERE clause (without the keyword; `1=1` when empty) over table alias `e`. */
@@ -42,7 +44,8 @@ export function whereSql(f: EventFilter, d: SqlDialect, params: unknown[]): stri
     );
     parts.push(`(${ors.join(' OR ')})`);
   }
-  if (f.tags?.length)
+  if (f.tags?.length && d.tags) parts.push(d.tags(params, f.tags));
+  else if (f.tags?.length)
     parts.push(
       `EXISTS (SELECT 1 FROM event_tags t WHERE t.event_id = e.id AND t.tag IN (${f.tags.map((v) => d.ph(params, v)).join(',')}))`,
     );

@@ -54,7 +54,18 @@ export abstract class SqlStore implements EventStore {
       return '?';
     },
     text: (params, t) => this.textClause(params, t),
+    tags: (params, tags) => this.tagsClause(params, tags),
   };
+
+  /** "Has one of these tags" over alias `e` (SQLite: the event_tags table). */
+  protected tagsClause(params: unknown[], tags: string[]): string {
+    return `EXISTS (SELECT 1 FROM event_tags t WHERE t.event_id = e.id AND t.tag IN (${tags.map((v) => this.dialect.ph(params, v)).join(',')}))`;
+  }
+
+  /** Counts by tag of the events matching `where` (over alias `e`), as rows (value, n). */
+  protected tagCountSql(where: string): string {
+    return `SELECT t.tag AS value, COUNT(*) AS n FROM events e JOIN event_tags t ON t.event_id = e.id WHERE ${where} GROUP BY t.tag`;
+  }
 
   protected where(f: EventFilter, params: unknown[]): string {
     return whereSql(f, this.dialect, params);
@@ -162,7 +173,7 @@ export abstract class SqlStore implements EventStore {
     let sql: string;
     if (dim === 'tags') {
       const where = this.where(filter, params);
-      sql = `SELECT t.tag AS value, COUNT(*) AS n FROM events e JOIN event_tags t ON t.event_id = e.id WHERE ${where} GROUP BY t.tag`;
+      sql = this.tagCountSql(where);
     } else {
       const col = DIM_COLUMN[dim];
       if (!col) throw new AlertError(`cannot count by "${dim}"`);
@@ -177,7 +188,7 @@ export abstract class SqlStore implements EventStore {
     filter: EventFilter,
     dim: Dimension,
     limit: number,
-  ): Promise<{ rows: CountRow[]; distinct: number }> {
+  ): Promise<{ rows: CountRow[]; distinct: number; total?: number }> {
     if (dim !== 'tags' && !DIM_COLUMN[dim]) throw new AlertError(`cannot count by "${dim}"`);
     const plan = planRollup(filter, dim);
     const split = plan ? splitHours(filter.fromUs, filter.toUs) : undefined;
@@ -194,7 +205,12 @@ export abstract class SqlStore implements EventStore {
         count,
       }))
       .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
-    return { rows: rows.slice(0, limit), distinct: rows.length };
+    const out: { rows: CountRow[]; distinct: number; total?: number } = {
+      rows: rows.slice(0, limit),
+      distinct: rows.length,
+    };
+    if (dim !== 'tags') out.total = rows.reduce((n, r) => n + r.count, 0);
+    return out;
   }
 
   async histogram(

@@ -167,11 +167,15 @@ export interface EventStore extends AuthStore {
   /** Newest first; `cursor` continues a previous page, `offset` skips rows (Falcosidekick-UI paging). */
   search(filter: EventFilter, opts: { limit: number; cursor?: string; offset?: number }): Promise<SearchPage>;
   count(filter: EventFilter): Promise<number>;
+  /**
+   * Largest counts first; `total` (events matching the filter) comes along for
+   * every dimension but tags, where an event has exactly one value.
+   */
   countBy(
     filter: EventFilter,
     dim: Dimension,
     limit: number,
-  ): Promise<{ rows: CountRow[]; distinct: number }>;
+  ): Promise<{ rows: CountRow[]; distinct: number; total?: number }>;
   histogram(filter: EventFilter, fromUs: number, toUs: number, bucketUs: number): Promise<HistogramBucket[]>;
   get(uuid: string): Promise<StoredEvent | undefined>;
   /** Per-rule summary; `bucketUs` defaults to the range divided by `buckets`. */

@@ -1,0 +1,128 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { filterFromQuery } from '../../../src/console/store/filter.js';
+import { normalizeAlert } from '../../../src/console/store/normalize.js';
+import { PostgresStore, tsvectorLiteral } from '../../../src/console/store/postgres.js';
+import { startPostgres } from '../../harness/postgres.js';
+import type { RunningServer } from '../../harness/servers.js';
+import { alert } from './fixtures.js';
+
+const HOUR = 3_600_000;
+
+/** PostgreSQL-only behaviour: the tsvector built in Node, the tags migration, retention of tagged events. */
+describe('postgres store specifics', () => {
+  let server: RunningServer & { url: string };
+  let admin: pg.Client;
+  let dbn = 0;
+  const fresh = async () => {
+    const db = `pgs${process.pid}_${++dbn}`;
+    await admin.query(`CREATE DATABASE ${db}`);
+    return server.url.replace(/\/peregrine$/, `/${db}`);
+  };
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin?.end();
+    await server?.stop();
+  });
+
+  it("builds the same tsvector as to_tsvector('simple') for normalised text", async () => {
+    const texts = [
+      normalizeAlert(alert()).text,
+      normalizeAlert(alert({ output: 'Été à Zürich: 日本語 テスト ١٢٣; a a a b a' })).text,
+      normalizeAlert(alert({ output: `${'x'.repeat(3000)} after the long word` })).text,
+      // (A word repeated more than 255 times keeps 256 positions instead of 255: no effect on matching.)
+      '',
+    ];
+    const r = await admin.query<{ same: boolean; t: string }>(
+      `SELECT to_tsvector('simple', t) = l::tsvector AS same, t FROM unnest($1::text[], $2::text[]) AS v (t, l)`,
+      [texts, texts.map(tsvectorLiteral)],
+    );
+    expect(r.rows.filter((x) => !x.same).map((x) => x.t.slice(0, 60))).toEqual([]);
+  });
+
+  it('migrates a database with the old event_tags table: tags move into events, filters and counts keep working', async () => {
+    const url = await fresh();
+    const now = Date.now();
+    const seed = await PostgresStore.open(url);
+    await seed.insert([
+      alert({ at: new Date(now - 2 * HOUR), tags: ['container', 'shell'] }),
+      alert({ at: new Date(now - HOUR), tags: ['k8s'], rule: 'Other' }),
+      alert({ at: new Date(now - HOUR), tags: [] }),
+    ]);
+    await seed.close();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    // Back to the layout released before tags moved into events: a tag table, no tags column.
+    await c.query(`
+      CREATE TABLE event_tags (tag TEXT NOT NULL, event_id BIGINT NOT NULL, ts BIGINT NOT NULL, priority SMALLINT NOT NULL,
+        PRIMARY KEY (tag, event_id));
+      CREATE INDEX event_tags_event ON event_tags (event_id);
+      INSERT INTO event_tags SELECT unnest(tags), id, ts, priority FROM events;
+      ALTER TABLE events DROP COLUMN tags;`);
+    const store = await PostgresStore.open(url);
+    try {
+      const left = await c.query(`SELECT to_regclass('event_tags') AS t`);
+      expect(left.rows[0].t).toBeNull();
+      const f = (q: Record<string, string>) => store.count(filterFromQuery(q));
+      expect(await f({ tags: 'shell' })).toBe(1);
+      expect(await f({ tags: 'k8s,shell' })).toBe(2);
+      const byTag = await store.countBy({}, 'tags', 10);
+      expect(Object.fromEntries(byTag.rows.map((r) => [r.value, r.count]))).toEqual({
+        container: 1,
+        shell: 1,
+        k8s: 1,
+      });
+      await store.insert([alert({ at: new Date(now - 30 * 60_000), tags: ['shell'] })]);
+      expect(
+        (await store.search(filterFromQuery({ q: 'shell spawned' }), { limit: 10 })).events,
+      ).toHaveLength(4);
+      expect(await f({ tags: 'shell' })).toBe(2);
+      // Opening again is a no-op.
+      await (await PostgresStore.open(url)).close();
+    } finally {
+      await store.close();
+      await c.end();
+    }
+  });
+
+  it('retention removes tagged events and their tag counts, odd tag strings round-trip', async () => {
+    const store = await PostgresStore.open(await fresh());
+    try {
+      const now = Date.now();
+      const odd = ['with "quote"', 'back\\slash', 'comma,brace}{', 'NULL'];
+      await store.insert([
+        alert({ at: new Date(now - 5 * HOUR), tags: odd }),
+        alert({ at: new Date(now - 5 * HOUR), tags: ['old'] }),
+        alert({ at: new Date(now - HOUR), tags: ['new', 'with "quote"'] }),
+      ]);
+      const got = await store.search({ tags: [odd[1]!] }, { limit: 10 });
+      expect(got.events.map((e) => e.tags)).toEqual([[...odd].sort()]);
+      expect(await store.count({ tags: ['NULL'] })).toBe(1);
+      const n = await store.enforceRetention({ maxAgeMs: 2 * HOUR, maxEvents: 0 }, now * 1000);
+      expect(n).toBe(2);
+      const byTag = await store.countBy({}, 'tags', 10);
+      expect(Object.fromEntries(byTag.rows.map((r) => [r.value, r.count]))).toEqual({
+        new: 1,
+        'with "quote"': 1,
+      });
+      // Whole-hour counts come from the rollup: the deleted events are gone from it too.
+      const from = (Math.floor(now / HOUR) - 10) * HOUR * 1000;
+      const rolled = await store.countBy(
+        { fromUs: from, toUs: Math.floor(now / HOUR) * HOUR * 1000 },
+        'tags',
+        10,
+      );
+      expect(Object.fromEntries(rolled.rows.map((r) => [r.value, r.count]))).toEqual({
+        new: 1,
+        'with "quote"': 1,
+      });
+    } finally {
+      await store.close();
+    }
+  });
+});
