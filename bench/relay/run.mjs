@@ -93,6 +93,28 @@ function alertBody(phase) {
   });
 }
 
+/** CPU seconds (user + system) of another process, from /proc/<pid>/stat. */
+function procCpu(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const p = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(p[11]) + Number(p[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+const selfCpu = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1e6;
+};
+/** CPU of the processes other than the server in the measured window: load generator, sink receivers. */
+let others = [];
+async function othersCpu() {
+  const out = { loadgen: selfCpu(), receivers: 0 };
+  for (const o of others) out.receivers += o.kind === 'ipc' ? (await ask(o.child, 'stats')).cpuSeconds : procCpu(o.pid);
+  return out;
+}
+
 /** Closed loop: CONNECTIONS workers, each sends the next request when the previous one is answered. */
 async function closedLoop(port, phase, child) {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS, pipelining: 1 });
@@ -105,10 +127,12 @@ async function closedLoop(port, phase, child) {
   // CPU seconds the server process spends inside the measured window
   let cpu0;
   let main0;
+  let oth0;
   const cpuAt0 = sleep(WARMUP).then(async () => {
     const s0 = await ask(child, 'stats');
     cpu0 = s0.cpuSeconds;
     main0 = s0.mainCpuSeconds;
+    oth0 = await othersCpu();
   });
   const worker = async () => {
     while (Date.now() < end) {
@@ -126,11 +150,18 @@ async function closedLoop(port, phase, child) {
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
   await cpuAt0;
   const s1 = await ask(child, 'stats');
+  const oth1 = await othersCpu();
   const cpu = s1.cpuSeconds - cpu0;
+  // share of the machine's cores used in the window by the load generator, the server, the sink receivers
+  const share = {
+    loadgen: (oth1.loadgen - oth0.loadgen) / (DURATION / 1000),
+    server: cpu / (DURATION / 1000),
+    receivers: (oth1.receivers - oth0.receivers) / (DURATION / 1000),
+  };
   // share of the process CPU spent on the main (JavaScript) thread; the rest is libuv (fsync), GC helpers, workers
   const mainShare = (s1.mainCpuSeconds - main0) / cpu;
   await pool.close();
-  return { rate: ok / (DURATION / 1000), ok, bad, cpu, mainShare, perCpu: ok / cpu, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return { rate: ok / (DURATION / 1000), ok, bad, cpu, mainShare, share, perCpu: ok / cpu, p50: pct(lat, 50), p99: pct(lat, 99) };
 }
 
 /** Open loop: RATE requests per second for DURATION, whatever the answers take. */
@@ -185,6 +216,7 @@ try {
   await waitTcp(natsPort);
   const sinks = await forkReady('sinkhost.mjs', { NATS_SERVER: `127.0.0.1:${natsPort}` });
   children.push(sinks.child);
+  const receivers = [{ kind: 'ipc', child: sinks.child }, { kind: 'pid', pid: nats.pid }];
 
   // 1. baseline
   stage('baseline: closed loop');
@@ -211,6 +243,7 @@ try {
       ...extraEnv,
     }, process.env.RELAY_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_CPU_PROF] : []);
     children.push(relay.child);
+    others = receivers;
     stage(`relay (${tag}): closed loop`);
     const cpuStart = (await ask(relay.child, 'stats')).cpuSeconds;
     const r = await closedLoop(relay.info.port, 'throughput', relay.child);
@@ -291,6 +324,14 @@ try {
   for (const [label, x] of [[`relay: spool on disk + ${[...SINKS_ON].filter(Boolean).join(', ') || 'no sinks'}`, disk], ['relay: spool on tmpfs (diagnostic)', mem], ['relay: JetStream bus (bus.type: jetstream, one replica)', bus]]) {
     if (!x) continue;
     console.log(`| ${label} | ${Math.round(x.r.rate)} | ${(x.r.rate / b.rate).toFixed(2)} | ${Math.round(x.r.perCpu)} (${(x.r.perCpu / b.perCpu).toFixed(2)}) | ${f(x.r.cycleCpuPerKAlert * 1000)} | ${f(x.r.p50)} | ${f(x.r.p99)} | ${x.st.fsyncs} fsyncs for ${x.st.lastSeq} alerts, mean fsync ${fsyncMean(x.st)} ms; main thread ${Number.isFinite(x.r.mainShare) ? Math.round(x.r.mainShare * 100) : '?'} % of the process CPU in the closed loop |`);
+  }
+  console.log(`\nwhere the ${cpus().length} cores went during each closed loop (cores busy, averaged over the window)`);
+  console.log('| server | load generator | server process | sink receivers (webhook + NATS subscriber, nats-server) |');
+  console.log('|---|---|---|---|');
+  for (const [label, x] of [['baseline', { r: b }], ['relay: spool on disk', disk], ['relay: spool on tmpfs', mem], ['relay: JetStream bus', bus]]) {
+    if (!x?.r.share) continue;
+    const c = x.r.share;
+    console.log(`| ${label} | ${c.loadgen.toFixed(2)} | ${c.server.toFixed(2)} | ${c.receivers.toFixed(2)} |`);
   }
   console.log(`\nopen loop at ${RATE} alerts/s for ${DURATION / 1000} s (latency = sender clock → receiver)`);
   console.log('| relay | sent | 200 | intake p50 ms | intake p99 ms | webhook p50 / p99 ms | nats p50 / p99 ms | file lines |');

@@ -37,7 +37,10 @@ await nc.flush();
 
 process.send({ webhookPort: server.address().port });
 process.on('message', async (m) => {
-  if (m === 'report') {
+  if (m === 'stats') {
+    const cpu = process.cpuUsage();
+    process.send({ cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+  } else if (m === 'report') {
     process.send({ report: { latency: lat, counts: { webhook: seen.webhook.size, nats: seen.nats.size } } });
   } else if (m === 'reset' || m === 'reset-all') {
     lat.webhook = [];
