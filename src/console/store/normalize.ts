@@ -19,8 +19,8 @@ export interface EventRow {
   tags: string[];
   count: number;
   output: string;
-  /** Words (lower-case letters and digits, space-separated) of output, rule, hostname and output field values: what free text searches. */
-  text: string;
+  /** Words (lower-case letters and digits, space-separated) of output, rule, hostname and output field values: what free text searches (computed on first read). */
+  readonly text: string;
   /** The full alert JSON (Falco key order), uuid and count included. */
   raw: string;
   event: StoredEvent;
@@ -109,6 +109,7 @@ export function normalizeAlert(input: unknown): EventRow {
     count,
   } as StoredEvent;
   const output = str(a.output);
+  let text: string | undefined;
   return {
     uuid,
     ts,
@@ -124,8 +125,12 @@ export function normalizeAlert(input: unknown): EventRow {
     tags,
     count,
     output,
-    // Falco's output line already carries the output fields' values.
-    text: wordText(`${output} ${a.rule} ${event.hostname}`),
+    // Falco's output line already carries the output fields' values. Computed on first
+    // use (the SQLite store hands the unprocessed line to FTS5, whose tokenizer splits the same way).
+    get text() {
+      text ??= wordText(`${output} ${a.rule} ${event.hostname}`);
+      return text;
+    },
     raw: sortedJson(event),
     event,
   };

@@ -21,7 +21,13 @@ export const ROLLUP_DIMS = [
 ] as const;
 export type RollupDim = (typeof ROLLUP_DIMS)[number];
 
-const GET: Record<Exclude<RollupDim, 'tags'>, (r: Omit<EventRow, 'event'>) => string> = {
+/** The fields of a stored row the rollup counts. */
+export type RollupRow = Pick<
+  EventRow,
+  'ts' | 'priority' | 'rule' | 'source' | 'hostname' | 'cluster' | 'containerImage' | 'k8sNs' | 'tags'
+>;
+
+const GET: Record<Exclude<RollupDim, 'tags'>, (r: RollupRow) => string> = {
   rule: (r) => r.rule,
   source: (r) => r.source,
   hostname: (r) => r.hostname,
@@ -42,7 +48,7 @@ const KEYED = Object.keys(GET) as (keyof typeof GET)[];
 const TAGS = KEYED.length;
 
 /** Aggregate a batch of newly stored rows into rollup increments, in a stable key order. */
-export function rollupDeltas(rows: Omit<EventRow, 'event'>[]): RollupDelta {
+export function rollupDeltas(rows: RollupRow[]): RollupDelta {
   // Per hour: key = <dimension index digit><priority digit><value>.
   const hours = new Map<number, Map<string, number>>();
   for (const r of rows) {

@@ -3,11 +3,10 @@
  * second connection and runs the insert transactions posted by the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { EventRow } from './normalize.js';
-import { SqliteStore } from './sqlite.js';
+import { type Batch, SqliteStore } from './sqlite.js';
 
 const store = new SqliteStore((workerData as { path: string }).path);
-parentPort!.on('message', (m: { groups: EventRow[][] }) => {
+parentPort!.on('message', (m: { groups: Batch[] }) => {
   try {
     parentPort!.postMessage({ done: store.insertHere(m.groups).map((s) => [...s]) });
   } catch (e) {

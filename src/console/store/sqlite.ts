@@ -2,14 +2,73 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import type { PriorityLevel } from '../../alert/priority.js';
 import { type EventRow, words } from './normalize.js';
-import { HOUR_US, rollupDeltas } from './rollup.js';
+import { HOUR_US, type RollupRow, rollupDeltas } from './rollup.js';
 import { AUTH_SCHEMA, rollupSubtractSelects, SqlStore } from './sql-store.js';
 import type { StoredEvent, StoreStats } from './types.js';
 import { UuidFilter } from './uuid-filter.js';
 
-/** A row as sent to the writer thread (without the parsed alert object). */
-type WriterRow = Omit<EventRow, 'event'>;
+/**
+ * A batch as handed to the insert transaction (and posted to the writer thread):
+ * one array per column, which costs less to copy between threads than row objects.
+ */
+export interface Batch {
+  uuid: string[];
+  ts: number[];
+  priority: PriorityLevel[];
+  rule: string[];
+  source: string[];
+  hostname: string[];
+  cluster: string[];
+  containerId: string[];
+  containerName: string[];
+  containerImage: string[];
+  k8sNs: string[];
+  count: number[];
+  raw: string[];
+  /** Output, rule and hostname as sent: FTS5's unicode61 tokenizer splits and folds them like `words()`. */
+  text: string[];
+  tags: string[][];
+}
+
+export function pack(rows: EventRow[]): Batch {
+  const b: Batch = {
+    uuid: [],
+    ts: [],
+    priority: [],
+    rule: [],
+    source: [],
+    hostname: [],
+    cluster: [],
+    containerId: [],
+    containerName: [],
+    containerImage: [],
+    k8sNs: [],
+    count: [],
+    raw: [],
+    text: [],
+    tags: [],
+  };
+  for (const r of rows) {
+    b.uuid.push(r.uuid);
+    b.ts.push(r.ts);
+    b.priority.push(r.priority);
+    b.rule.push(r.rule);
+    b.source.push(r.source);
+    b.hostname.push(r.hostname);
+    b.cluster.push(r.cluster);
+    b.containerId.push(r.containerId);
+    b.containerName.push(r.containerName);
+    b.containerImage.push(r.containerImage);
+    b.k8sNs.push(r.k8sNs);
+    b.count.push(r.count);
+    b.raw.push(r.raw);
+    b.text.push(`${r.output} ${r.rule} ${r.hostname}`);
+    b.tags.push(r.tags);
+  }
+  return b;
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -54,7 +113,7 @@ export class SqliteStore extends SqlStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly stmts = new Map<string, Database.Statement>();
-  private readonly insertTx: Database.Transaction<(groups: WriterRow[][]) => Set<string>[]>;
+  private readonly insertTx: Database.Transaction<(groups: Batch[]) => Set<string>[]>;
   /** Legacy layout: a UNIQUE index on events.uuid (databases created before the uuid filter). */
   private readonly uuidIndex: boolean;
   /** uuids stored (a superset), built on the first insert through this connection. */
@@ -63,7 +122,7 @@ export class SqliteStore extends SqlStore {
   private maxId = 0;
   private writer?: Worker;
   /** Batches waiting for the writer thread while it is busy; sent together as one transaction. */
-  private queued: { rows: WriterRow[]; resolve: (done: string[]) => void; reject: (e: Error) => void }[] = [];
+  private queued: { rows: Batch; resolve: (done: string[]) => void; reject: (e: Error) => void }[] = [];
   /** Callers of the transaction now running on the writer thread. */
   private inFlight: { resolve: (done: string[]) => void; reject: (e: Error) => void }[] = [];
 
@@ -111,45 +170,55 @@ export class SqliteStore extends SqlStore {
     );
     // One transaction for one or more batches (the writer thread coalesces batches
     // that arrive while it is busy): the commit, and the rollup upserts, are paid once.
-    this.insertTx = this.db.transaction((groups: WriterRow[][]): Set<string>[] => {
-      const stored: WriterRow[] = [];
+    this.insertTx = this.db.transaction((groups: Batch[]): Set<string>[] => {
+      const stored: RollupRow[] = [];
       const out: Set<string>[] = [];
       const filter = this.uuidIndex ? undefined : this.syncFilter();
       const inTx = new Set<string>();
-      for (const rows of groups) {
+      for (const b of groups) {
         const done = new Set<string>();
         out.push(done);
-        for (const r of rows) {
+        for (let i = 0; i < b.uuid.length; i++) {
+          const uuid = b.uuid[i]!;
           if (filter) {
             // Seen in this transaction, or (rarely: a re-delivery or a false positive) already stored.
-            if (inTx.has(r.uuid) || (filter.mayHave(r.uuid) && this.storedId(r.uuid) !== undefined)) continue;
+            if (inTx.has(uuid) || (filter.mayHave(uuid) && this.storedId(uuid) !== undefined)) continue;
           }
+          const ts = b.ts[i]!;
+          const priority = b.priority[i]!;
+          const rule = b.rule[i]!;
+          const source = b.source[i]!;
+          const hostname = b.hostname[i]!;
+          const cluster = b.cluster[i]!;
+          const containerImage = b.containerImage[i]!;
+          const k8sNs = b.k8sNs[i]!;
+          const tags = b.tags[i]!;
           const res = ins.run(
-            r.uuid,
-            r.ts,
-            r.priority,
-            r.rule,
-            r.source,
-            r.hostname,
-            r.cluster,
-            r.containerId,
-            r.containerName,
-            r.containerImage,
-            r.k8sNs,
-            r.count,
-            r.raw,
+            uuid,
+            ts,
+            priority,
+            rule,
+            source,
+            hostname,
+            cluster,
+            b.containerId[i],
+            b.containerName[i],
+            containerImage,
+            k8sNs,
+            b.count[i],
+            b.raw[i],
           );
           if (res.changes !== 1) continue;
           const id = res.lastInsertRowid;
-          for (const t of r.tags) tag.run(t, id, r.ts, r.priority);
+          for (const t of tags) tag.run(t, id, ts, priority);
           if (filter) {
-            fts.run(id, r.text, hexUuid(r.uuid));
-            filter.add(r.uuid);
-            inTx.add(r.uuid);
+            fts.run(id, b.text[i], hexUuid(uuid));
+            filter.add(uuid);
+            inTx.add(uuid);
             this.maxId = Number(id);
-          } else fts.run(id, r.text);
-          done.add(r.uuid);
-          stored.push(r);
+          } else fts.run(id, b.text[i]);
+          done.add(uuid);
+          stored.push({ ts, priority, rule, source, hostname, cluster, containerImage, k8sNs, tags });
         }
       }
       const d = rollupDeltas(stored);
@@ -278,10 +347,10 @@ export class SqliteStore extends SqlStore {
   }
 
   protected async insertRows(rows: EventRow[]): Promise<Set<string>> {
-    if (!this.writer) return this.insertTx.immediate([rows])[0]!;
-    const slim = rows.map(({ event: _e, ...r }) => r);
+    if (!this.writer) return this.insertTx.immediate([pack(rows)])[0]!;
+    const batch = pack(rows);
     const done = await new Promise<string[]>((resolve, reject) => {
-      this.queued.push({ rows: slim, resolve, reject });
+      this.queued.push({ rows: batch, resolve, reject });
       this.flush();
     });
     return new Set(done);
@@ -297,7 +366,7 @@ export class SqliteStore extends SqlStore {
   }
 
   /** Insert batches in one transaction on this connection (the writer thread's entry point); the uuids stored, per batch. */
-  insertHere(groups: WriterRow[][]): Set<string>[] {
+  insertHere(groups: Batch[]): Set<string>[] {
     return this.insertTx.immediate(groups);
   }
 
