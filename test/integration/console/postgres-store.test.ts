@@ -125,4 +125,27 @@ describe('postgres store specifics', () => {
       await store.close();
     }
   });
+
+  it('stores alerts whose strings hold a lone surrogate or NUL (columns get U+FFFD, the raw alert keeps them)', async () => {
+    const store = await PostgresStore.open(await fresh());
+    try {
+      const res = await store.insert([
+        alert({ rule: 'lone \ud800 surrogate', tags: ['t\udc00'] }),
+        alert({ rule: 'nul \u0000 byte', hostname: 'h\u0000' }),
+        alert({ rule: 'escaped \\u0000 text stays' }),
+      ]);
+      expect(res.inserted).toHaveLength(3);
+      expect((await store.get(res.inserted[0]!.uuid))?.rule).toBe('lone \ud800 surrogate');
+      expect((await store.get(res.inserted[1]!.uuid))?.hostname).toBe('h\u0000');
+      const rules = await store.countBy({}, 'rule', 10);
+      expect(rules.rows.map((r) => r.value).sort()).toEqual([
+        'escaped \\u0000 text stays',
+        'lone \ufffd surrogate',
+        'nul \ufffd byte',
+      ]);
+      expect(await store.count({ rules: ['escaped \\u0000 text stays'] })).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
 });
