@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Batch, SqliteStore } from './sqlite.js';
 
-const store = new SqliteStore((workerData as { path: string }).path);
+const store = new SqliteStore((workerData as { path: string }).path, { autoCheckpointPages: 50_000 });
 parentPort!.on('message', (m: { groups: Batch[] }) => {
   try {
     parentPort!.postMessage({ done: store.insertHere(m.groups).map((s) => [...s]) });

@@ -121,6 +121,7 @@ export class SqliteStore extends SqlStore {
   /** Highest event id the filter has seen. */
   private maxId = 0;
   private writer?: Worker;
+  private checkpointer?: Worker;
   /** Batches waiting for the writer thread while it is busy; sent together as one transaction. */
   private queued: { rows: Batch; resolve: (done: string[]) => void; reject: (e: Error) => void }[] = [];
   /** Callers of the transaction now running on the writer thread. */
@@ -134,7 +135,7 @@ export class SqliteStore extends SqlStore {
    */
   constructor(
     readonly path: string,
-    opts: { writerThread?: boolean } = {},
+    opts: { writerThread?: boolean; autoCheckpointPages?: number } = {},
   ) {
     super();
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -143,7 +144,7 @@ export class SqliteStore extends SqlStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('temp_store = MEMORY');
     this.db.pragma('cache_size = -131072');
-    this.db.pragma('wal_autocheckpoint = 10000');
+    this.db.pragma(`wal_autocheckpoint = ${opts.autoCheckpointPages ?? 10000}`);
     this.db.pragma('mmap_size = 268435456');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
@@ -228,6 +229,11 @@ export class SqliteStore extends SqlStore {
     const script = new URL('./sqlite-writer.js', import.meta.url);
     if (opts.writerThread && path !== ':memory:' && existsSync(script)) {
       this.writer = new Worker(script, { workerData: { path } });
+      // Checkpoints run on their own thread; the writer checkpoints itself only past 50 000 WAL pages.
+      this.checkpointer = new Worker(new URL('./sqlite-checkpointer.js', import.meta.url), {
+        workerData: { path, intervalMs: 250 },
+      });
+      this.checkpointer.unref();
       this.writer.on('message', (m: { done?: string[][]; error?: string }) => {
         const callers = this.inFlight;
         this.inFlight = [];
@@ -405,6 +411,16 @@ export class SqliteStore extends SqlStore {
       while (this.inFlight.length || this.queued.length) await new Promise((r) => setTimeout(r, 5));
       await this.writer.terminate();
       this.writer = undefined;
+    }
+    if (this.checkpointer) {
+      const cp = this.checkpointer;
+      this.checkpointer = undefined;
+      await new Promise<void>((resolve) => {
+        cp.once('message', () => resolve());
+        cp.once('exit', () => resolve());
+        cp.postMessage('stop');
+      });
+      await cp.terminate();
     }
     this.db.close();
   }
