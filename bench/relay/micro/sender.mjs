@@ -7,7 +7,8 @@
 // delivery thread reading the spool has them).
 //   node bench/relay/micro/sender.mjs [label=distDir ...]   (default: current=dist)
 // Env: MICRO_ALERTS (per round and sink, default 10000), MICRO_ROUNDS (default 5), MICRO_SINKS
-// (default webhook,nats,file), MICRO_WEBHOOK_PIPELINING (webhook.pipelining for builds that have it).
+// (default webhook,nats,file), MICRO_WEBHOOK_PIPELINING (webhook.pipelining for builds that have it),
+// MICRO_CPU_PROF=<dir> (V8 CPU profiles of the sender processes).
 // Run under `flock -x /tmp/peregrine-cpu.lock`.
 import { fork, spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
@@ -191,7 +192,12 @@ if (process.argv[2] === '--receiver') {
   }
   try {
     for (const b of builds) {
+      // MICRO_CPU_PROF=<dir>: a V8 CPU profile of each sender process
+      const prof = process.env.MICRO_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MICRO_CPU_PROF}`, `--cpu-prof-name=${b.label}.cpuprofile`]
+        : [];
       b.child = fork(self, ['--sender', b.dir], {
+        execArgv: prof,
         env: { ...process.env, RECEIVER_URL: `http://127.0.0.1:${port}/`, NATS_PORT: String(natsPort) },
       });
       await new Promise((r, j) => {

@@ -5,7 +5,7 @@ import { classify } from '../../../src/relay/delivery/http.js';
 import { safeLabel } from '../../../src/relay/sinks/alertmanager/sink.js';
 import { classifyBulk, indexName } from '../../../src/relay/sinks/elasticsearch/sink.js';
 import { encodeLine as influxLine } from '../../../src/relay/sinks/influxdb/sink.js';
-import { subjectFor } from '../../../src/relay/sinks/nats/sink.js';
+import { subjectCache, subjectFor } from '../../../src/relay/sinks/nats/sink.js';
 import { severity } from '../../../src/relay/sinks/pagerduty/sink.js';
 import { insertSql } from '../../../src/relay/sinks/postgresql/sink.js';
 import { encode as smtpEncode } from '../../../src/relay/sinks/smtp/sink.js';
@@ -49,6 +49,21 @@ describe('sink encoders', () => {
 
   it('nats subject: lower-cased priority and sanitised rule', () => {
     expect(subjectFor('falco.<priority>.<rule>', a)).toBe('falco.error.shell_in_container');
+  });
+
+  it('nats subject cache: same subject as subjectFor per (priority, rule), also past its size bound', () => {
+    const tpl = 'x.<rule>.<priority>.<rule>';
+    const cached = subjectCache(tpl);
+    const rules = ['Shell, in = container', '  --Write below etc--', 'ÄÖ rule', 'a\u0000b', 'Warning'];
+    const prios = ['Error', 'Warning', 'Debug'] as const;
+    for (let i = 0; i < 6000; i++) {
+      const b: FalcoAlert = {
+        ...a,
+        rule: i < 30 ? rules[i % 5]! : `rule ${i % 4500}`,
+        priority: prios[i % 3]!,
+      };
+      expect(cached(b)).toBe(subjectFor(tpl, b));
+    }
   });
 
   it('influxdb: escapes tag and field values', () => {

@@ -1,10 +1,4 @@
-import {
-  connect,
-  type JetStreamClient,
-  type NatsConnection,
-  headers as natsHeaders,
-  StringCodec,
-} from 'nats';
+import { connect, type JetStreamClient, type NatsConnection, StringCodec } from 'nats';
 import type { FalcoAlert } from '../../../alert/falco-alert.js';
 import type { ConfigTree } from '../../config/load.js';
 import { sidekickJson } from '../../delivery/format.js';
@@ -19,6 +13,52 @@ export function subjectFor(template: string, a: FalcoAlert): string {
   return template.replaceAll('<priority>', a.priority.toLowerCase()).replaceAll('<rule>', rule);
 }
 
+/**
+ * `subjectFor` memoised per (priority, rule) for one template: a relay sees a bounded set of rules, so the
+ * two regex replacements run once per rule instead of once per alert (the map is emptied past 4,096
+ * entries to bound memory).
+ */
+export function subjectCache(template: string): (a: FalcoAlert) => string {
+  // priority → rule → subject (nested maps: no key string built per alert)
+  const byPriority = new Map<string, Map<string, string>>();
+  let size = 0;
+  return (a) => {
+    let byRule = byPriority.get(a.priority);
+    if (!byRule) {
+      byRule = new Map();
+      byPriority.set(a.priority, byRule);
+    }
+    let s = byRule.get(a.rule);
+    if (s === undefined) {
+      s = subjectFor(template, a);
+      if (size >= 4096) {
+        for (const m of byPriority.values()) m.clear();
+        size = 0;
+      }
+      byRule.set(a.rule, s);
+      size++;
+    }
+    return s;
+  };
+}
+
+/**
+ * A promise that rejects when `signal` aborts, one per signal (the pipeline shares a signal between the
+ * sends of a time window): racing a flush against it adds no listener per batch.
+ */
+const aborted = new WeakMap<AbortSignal, Promise<never>>();
+function abortedPromise(signal: AbortSignal): Promise<never> {
+  let p = aborted.get(signal);
+  if (!p) {
+    p = new Promise<never>((_, rej) =>
+      signal.addEventListener('abort', () => rej(new Error('flush aborted')), { once: true }),
+    );
+    p.catch(() => undefined); // nobody may be racing it when it fires
+    aborted.set(signal, p);
+  }
+  return p;
+}
+
 const sc = StringCodec();
 
 export function create(section: ConfigTree, ctx: SinkContext): SinkInstance[] {
@@ -26,7 +66,7 @@ export function create(section: ConfigTree, ctx: SinkContext): SinkInstance[] {
     .split(',')
     .map((s) => s.trim().replace(/^nats:\/\//, ''))
     .filter(Boolean);
-  const template = String(section.subjecttemplate);
+  const subject = subjectCache(String(section.subjecttemplate));
   const js = section.jetstream as ConfigTree;
   const useJs = js.enabled === true;
   const tls = ctx.tls(section);
@@ -87,25 +127,15 @@ export function create(section: ConfigTree, ctx: SinkContext): SinkInstance[] {
         if (useJs) {
           // Nats-Msg-Id = uuid: the stream drops a re-delivered alert inside its duplicate window.
           await Promise.all(
-            batch.map((a) => {
-              const h = natsHeaders();
-              return jsc!.publish(subjectFor(template, a), sc.encode(sidekickJson(a)), {
-                msgID: a.uuid,
-                headers: h,
-                timeout: 5000,
-              });
-            }),
+            batch.map((a) =>
+              jsc!.publish(subject(a), sc.encode(sidekickJson(a)), { msgID: a.uuid, timeout: 5000 }),
+            ),
           );
           return OK;
         }
-        for (const a of batch) c.publish(subjectFor(template, a), sc.encode(sidekickJson(a)));
+        for (const a of batch) c.publish(subject(a), sc.encode(sidekickJson(a)));
         // flush: the server has every message of the batch (PING/PONG round trip).
-        await Promise.race([
-          c.flush(),
-          new Promise((_, rej) =>
-            signal.addEventListener('abort', () => rej(new Error('flush aborted')), { once: true }),
-          ),
-        ]);
+        await Promise.race([c.flush(), abortedPromise(signal)]);
         return OK;
       },
       async healthcheck() {
