@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { PriorityLevel } from '../../alert/priority.js';
 import { type EventRow, words } from './normalize.js';
-import { HOUR_US, type RollupRow, rollupDeltas } from './rollup.js';
+import { HOUR_US, type RollupDelta, rollupDeltas } from './rollup.js';
 import { AUTH_SCHEMA, rollupSubtractSelects, SqlStore } from './sql-store.js';
 import type { StoredEvent, StoreStats } from './types.js';
 import { UuidFilter } from './uuid-filter.js';
@@ -30,6 +30,8 @@ export interface Batch {
   /** Output, rule and hostname as sent: FTS5's unicode61 tokenizer splits and folds them like `words()`. */
   text: string[];
   tags: string[][];
+  /** Rollup increments for the whole batch, aggregated by the sender (used when every row is stored). */
+  roll: RollupDelta;
 }
 
 export function pack(rows: EventRow[]): Batch {
@@ -49,6 +51,7 @@ export function pack(rows: EventRow[]): Batch {
     raw: [],
     text: [],
     tags: [],
+    roll: rollupDeltas(rows),
   };
   for (const r of rows) {
     b.uuid.push(r.uuid);
@@ -95,6 +98,8 @@ CREATE INDEX IF NOT EXISTS events_hostname ON events (hostname, ts);
 CREATE TABLE IF NOT EXISTS event_tags (tag TEXT NOT NULL, event_id INTEGER NOT NULL, ts INTEGER NOT NULL, priority INTEGER NOT NULL, PRIMARY KEY (tag, event_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_tags_event ON event_tags (event_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(text, uuid, content='', contentless_delete=1, tokenize='unicode61');
+-- The shared rollup table, clustered on its key here (an upsert touches one B-tree, not a rowid table and its key index).
+CREATE TABLE IF NOT EXISTS rollup (hour BIGINT NOT NULL, dim TEXT NOT NULL, value TEXT NOT NULL, priority SMALLINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (hour, dim, value, priority)) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS events_ad AFTER DELETE ON events BEGIN
   DELETE FROM event_tags WHERE event_id = old.id;
   DELETE FROM events_fts WHERE rowid = old.id;
@@ -104,8 +109,8 @@ END;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The uuid as one FTS5 token (32 hex digits). */
-function hexUuid(uuid: string): string {
-  return uuid.replace(/-/g, '');
+function hexUuid(u: string): string {
+  return u.slice(0, 8) + u.slice(9, 13) + u.slice(14, 18) + u.slice(19, 23) + u.slice(24);
 }
 
 /** Embedded store: one SQLite file in WAL mode, FTS5 trigram index for free text. */
@@ -172,18 +177,22 @@ export class SqliteStore extends SqlStore {
     // One transaction for one or more batches (the writer thread coalesces batches
     // that arrive while it is busy): the commit, and the rollup upserts, are paid once.
     this.insertTx = this.db.transaction((groups: Batch[]): Set<string>[] => {
-      const stored: RollupRow[] = [];
       const out: Set<string>[] = [];
+      const deltas: RollupDelta[] = [];
       const filter = this.uuidIndex ? undefined : this.syncFilter();
       const inTx = new Set<string>();
       for (const b of groups) {
         const done = new Set<string>();
         out.push(done);
+        const skipped: number[] = [];
         for (let i = 0; i < b.uuid.length; i++) {
           const uuid = b.uuid[i]!;
           if (filter) {
             // Seen in this transaction, or (rarely: a re-delivery or a false positive) already stored.
-            if (inTx.has(uuid) || (filter.mayHave(uuid) && this.storedId(uuid) !== undefined)) continue;
+            if (inTx.has(uuid) || (filter.mayHave(uuid) && this.storedId(uuid) !== undefined)) {
+              skipped.push(i);
+              continue;
+            }
           }
           const ts = b.ts[i]!;
           const priority = b.priority[i]!;
@@ -209,7 +218,10 @@ export class SqliteStore extends SqlStore {
             b.count[i],
             b.raw[i],
           );
-          if (res.changes !== 1) continue;
+          if (res.changes !== 1) {
+            skipped.push(i);
+            continue;
+          }
           const id = res.lastInsertRowid;
           for (const t of tags) tag.run(t, id, ts, priority);
           if (filter) {
@@ -219,11 +231,30 @@ export class SqliteStore extends SqlStore {
             this.maxId = Number(id);
           } else fts.run(id, b.text[i]);
           done.add(uuid);
-          stored.push({ ts, priority, rule, source, hostname, cluster, containerImage, k8sNs, tags });
+        }
+        // The sender's aggregate when every row was stored; else re-aggregate the stored rows.
+        if (!skipped.length) deltas.push(b.roll);
+        else {
+          const skip = new Set(skipped);
+          const stored = [];
+          for (let i = 0; i < b.uuid.length; i++)
+            if (!skip.has(i))
+              stored.push({
+                ts: b.ts[i]!,
+                priority: b.priority[i]!,
+                rule: b.rule[i]!,
+                source: b.source[i]!,
+                hostname: b.hostname[i]!,
+                cluster: b.cluster[i]!,
+                containerImage: b.containerImage[i]!,
+                k8sNs: b.k8sNs[i]!,
+                tags: b.tags[i]!,
+              });
+          deltas.push(rollupDeltas(stored));
         }
       }
-      const d = rollupDeltas(stored);
-      for (let i = 0; i < d.n.length; i++) roll.run(d.hour[i], d.dim[i], d.value[i], d.priority[i], d.n[i]);
+      for (const d of deltas)
+        for (let i = 0; i < d.n.length; i++) roll.run(d.hour[i], d.dim[i], d.value[i], d.priority[i], d.n[i]);
       return out;
     });
     const script = new URL('./sqlite-writer.js', import.meta.url);
