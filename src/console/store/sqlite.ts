@@ -108,6 +108,9 @@ END;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** Rows per multi-row INSERT statement. */
+const CHUNK = 64;
+
 /** The uuid as one FTS5 token (32 hex digits). */
 function hexUuid(u: string): string {
   return u.slice(0, 8) + u.slice(9, 13) + u.slice(14, 18) + u.slice(19, 23) + u.slice(24);
@@ -164,12 +167,12 @@ export class SqliteStore extends SqlStore {
       `INSERT ${this.uuidIndex ? 'OR IGNORE ' : ''}INTO events (uuid, ts, priority, rule, source, hostname, cluster, container_id, container_name, container_image, k8s_ns, count, raw)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const tag = this.db.prepare(
-      'INSERT OR IGNORE INTO event_tags (tag, event_id, ts, priority) VALUES (?, ?, ?, ?)',
-    );
+    // Tags and FTS5 rows go in with multi-row INSERTs (up to CHUNK rows per statement) after
+    // the batch's events: fewer statement runs than one per row.
+    const tag = this.multiInsert('INSERT OR IGNORE INTO event_tags (tag, event_id, ts, priority)', 4);
     const fts = this.uuidIndex
-      ? this.db.prepare('INSERT INTO events_fts (rowid, text) VALUES (?, ?)')
-      : this.db.prepare('INSERT INTO events_fts (rowid, text, uuid) VALUES (?, ?, ?)');
+      ? this.multiInsert('INSERT INTO events_fts (rowid, text)', 2)
+      : this.multiInsert('INSERT INTO events_fts (rowid, text, uuid)', 3);
     const roll = this.db.prepare(
       `INSERT INTO rollup (hour, dim, value, priority, n) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (hour, dim, value, priority) DO UPDATE SET n = n + excluded.n`,
@@ -179,6 +182,8 @@ export class SqliteStore extends SqlStore {
     this.insertTx = this.db.transaction((groups: Batch[]): Set<string>[] => {
       const out: Set<string>[] = [];
       const deltas: RollupDelta[] = [];
+      const tagArgs: unknown[] = [];
+      const ftsArgs: unknown[] = [];
       const filter = this.uuidIndex ? undefined : this.syncFilter();
       const inTx = new Set<string>();
       for (const b of groups) {
@@ -223,13 +228,13 @@ export class SqliteStore extends SqlStore {
             continue;
           }
           const id = res.lastInsertRowid;
-          for (const t of tags) tag.run(t, id, ts, priority);
+          for (const t of tags) tagArgs.push(t, id, ts, priority);
           if (filter) {
-            fts.run(id, b.text[i], hexUuid(uuid));
+            ftsArgs.push(id, b.text[i], hexUuid(uuid));
             filter.add(uuid);
             inTx.add(uuid);
             this.maxId = Number(id);
-          } else fts.run(id, b.text[i]);
+          } else ftsArgs.push(id, b.text[i]);
           done.add(uuid);
         }
         // The sender's aggregate when every row was stored; else re-aggregate the stored rows.
@@ -253,6 +258,8 @@ export class SqliteStore extends SqlStore {
           deltas.push(rollupDeltas(stored));
         }
       }
+      tag(tagArgs);
+      fts(ftsArgs);
       for (const d of deltas)
         for (let i = 0; i < d.n.length; i++) roll.run(d.hour[i], d.dim[i], d.value[i], d.priority[i], d.n[i]);
       return out;
@@ -281,6 +288,19 @@ export class SqliteStore extends SqlStore {
       });
       this.writer.unref();
     }
+  }
+
+  /** `head VALUES (…), (…)` for flat `args` of `cols` values per row, CHUNK rows per statement. */
+  private multiInsert(head: string, cols: number): (args: unknown[]) => void {
+    const row = `(${new Array(cols).fill('?').join(', ')})`;
+    const full = this.db.prepare(`${head} VALUES ${new Array(CHUNK).fill(row).join(', ')}`);
+    const one = this.db.prepare(`${head} VALUES ${row}`);
+    return (args) => {
+      const step = CHUNK * cols;
+      let i = 0;
+      for (; i + step <= args.length; i += step) full.run(args.slice(i, i + step));
+      for (; i < args.length; i += cols) one.run(args.slice(i, i + cols));
+    };
   }
 
   /**
