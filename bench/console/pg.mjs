@@ -22,7 +22,7 @@ function freePort() {
  * full_page_writes keep their defaults, on) with what docs/console.md recommends
  * for a write-heavy event store. bench.mjs prints them.
  */
-export const SETTINGS = ['shared_buffers=512MB', 'max_wal_size=4GB', 'checkpoint_timeout=15min', 'wal_compression=lz4'];
+export const SETTINGS = ['shared_buffers=2GB', 'max_wal_size=4GB', 'checkpoint_timeout=15min', 'wal_compression=lz4'];
 
 export async function startPostgres() {
   const base = '/usr/lib/postgresql';

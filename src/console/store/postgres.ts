@@ -116,7 +116,11 @@ export class PostgresStore extends SqlStore {
 
   private constructor(readonly url: string) {
     super();
-    this.pool = new pg.Pool({ connectionString: url, max: 8 });
+    // work_mem 32MB (unless the URL sets options): free-text searches build a bitmap of
+    // the GIN candidates, and at the default 4MB it turns lossy for common words, so a
+    // phrase search at 1M events rechecked 3x the rows (550 ms instead of 170 ms).
+    const options = new URL(url).searchParams.has('options') ? {} : { options: '-c work_mem=32MB' };
+    this.pool = new pg.Pool({ connectionString: url, max: 8, ...options });
     this.pool.on('error', () => {
       /* a dropped idle client is replaced on next use */
     });

@@ -314,14 +314,17 @@ export abstract class SqlStore implements EventStore {
       rows = (await this.all(`${sql} GROUP BY 1, 2`, params)).filter((r) => num(r.n) > 0);
       for (const e of split.edges) rows.push(...(await this.rawRules({ ...f, ...e }, fromUs, bucketUs)));
       const seen = new Set(rows.map((r) => String(r.rule)));
-      for (const rule of seen) {
-        const p: unknown[] = [];
-        const last = await this.all(
-          `SELECT e.ts AS last, e.source AS source, e.rule AS rule FROM events e WHERE ${this.where({ ...f, rules: [rule] }, p)} ORDER BY e.ts DESC LIMIT 1`,
-          p,
-        );
-        if (last[0]) rows.push({ ...last[0], n: 0, p: 99, b: -1 });
-      }
+      // One seek per rule, issued together (PostgreSQL spreads them over its pool).
+      const lasts = await Promise.all(
+        [...seen].map((rule) => {
+          const p: unknown[] = [];
+          return this.all(
+            `SELECT e.ts AS last, e.source AS source, e.rule AS rule FROM events e WHERE ${this.where({ ...f, rules: [rule] }, p)} ORDER BY e.ts DESC LIMIT 1`,
+            p,
+          );
+        }),
+      );
+      for (const last of lasts) if (last[0]) rows.push({ ...last[0], n: 0, p: 99, b: -1 });
     } else rows = await this.rawRules(f, fromUs, bucketUs);
     const by = new Map<string, RuleSummary & { p: number; src: Set<string> }>();
     for (const r of rows) {
