@@ -5,7 +5,8 @@
 // nats-server). Each build runs in its own sender process; rounds interleaved; the figure is the sender
 // process's CPU (process.cpuUsage) for sending fresh alert objects (parsed from their spool JSON, as a
 // delivery thread reading the spool has them).
-//   node bench/relay/micro/sender.mjs [label=distDir ...]   (default: current=dist)
+//   node bench/relay/micro/sender.mjs [label=distDir[@pipelining] ...]   (default: current=dist)
+// `@8` sets webhook.pipelining: 8 for that build (a build that has the key), e.g. current=dist pipelined=dist@8.
 // Env: MICRO_ALERTS (per round and sink, default 10000), MICRO_ROUNDS (default 5), MICRO_SINKS
 // (default webhook,nats,file), MICRO_WEBHOOK_PIPELINING (webhook.pipelining for builds that have it),
 // MICRO_CPU_PROF=<dir> (V8 CPU profiles of the sender processes).
@@ -158,8 +159,9 @@ if (process.argv[2] === '--receiver') {
 } else {
   const args = process.argv.slice(2);
   const builds = (args.length ? args : ['current=dist']).map((a) => {
-    const [label, dir] = a.includes('=') ? a.split('=') : [a, a];
-    return { label, dir, ms: {} };
+    const [label, spec] = a.includes('=') ? a.split('=') : [a, a];
+    const [dir, pipelining] = spec.split('@');
+    return { label, dir, pipelining, ms: {} };
   });
   const ask = (child, msg) =>
     new Promise((res) => {
@@ -198,7 +200,12 @@ if (process.argv[2] === '--receiver') {
         : [];
       b.child = fork(self, ['--sender', b.dir], {
         execArgv: prof,
-        env: { ...process.env, RECEIVER_URL: `http://127.0.0.1:${port}/`, NATS_PORT: String(natsPort) },
+        env: {
+          ...process.env,
+          RECEIVER_URL: `http://127.0.0.1:${port}/`,
+          NATS_PORT: String(natsPort),
+          ...(b.pipelining ? { MICRO_WEBHOOK_PIPELINING: b.pipelining } : {}),
+        },
       });
       await new Promise((r, j) => {
         b.child.once('message', r);

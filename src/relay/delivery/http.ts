@@ -15,7 +15,15 @@ import type { SendResult, SinkInstance } from './sink.js';
 
 export interface HttpSinkOptions {
   tls: { rejectUnauthorized: boolean; ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** Requests in flight at once (the sink's maxconcurrentrequests). */
   connections: number;
+  /**
+   * HTTP/1.1 pipelining (opt-in, a sink's `pipelining` key): up to this many requests on one connection
+   * before their answers, `ceil(connections / pipelining)` connections. 0 or 1 = off (one request per
+   * connection at a time). Pipelined requests are marked idempotent: when a connection breaks, undici
+   * sends the unanswered ones again on a new connection (more duplicates; delivery is at least once).
+   */
+  pipelining?: number;
 }
 
 export interface HttpResponse {
@@ -175,9 +183,16 @@ export class HttpSender {
   private lastHeaders: Record<string, string> | undefined;
   private lastMerged = DEFAULT_HEADERS;
 
+  /** Extra dispatch options when pipelining: undici only pipelines idempotent, non-blocking requests. */
+  private readonly pipelined: { idempotent?: boolean; blocking?: boolean };
+
   constructor(opts: HttpSinkOptions) {
+    const pipelining = Math.floor(opts.pipelining ?? 0);
+    const pipe = pipelining > 1;
+    this.pipelined = pipe ? { idempotent: true, blocking: false } : {};
     this.agent = new Agent({
-      connections: opts.connections,
+      connections: pipe ? Math.max(1, Math.ceil(opts.connections / pipelining)) : opts.connections,
+      ...(pipe ? { pipelining } : {}),
       keepAliveTimeout: 30_000,
       connect: {
         rejectUnauthorized: opts.tls.rejectUnauthorized,
@@ -228,6 +243,7 @@ export class HttpSender {
           method: (init.method ?? 'POST') as Dispatcher.HttpMethod,
           headers: this.headersFor(init.headers),
           body: init.body,
+          ...this.pipelined,
         },
         ex,
       );

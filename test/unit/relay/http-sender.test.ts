@@ -2,7 +2,11 @@ import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfigTree } from '../../../src/relay/config/load.js';
+import { loadRelayConfig } from '../../../src/relay/config/relay-config.js';
 import { HttpSender, headersObject } from '../../../src/relay/delivery/http.js';
+import { SINKS } from '../../../src/relay/sinks/registry.js';
+import { create as createWebhook } from '../../../src/relay/sinks/webhook/sink.js';
 
 /** A local receiver whose answer depends on the path; /hang never answers (until the test ends). */
 let server: Server;
@@ -123,5 +127,56 @@ describe('HttpSender (undici dispatch)', () => {
     await expect(http.reachable(`http://127.0.0.1:${port}/`)).rejects.toThrow();
     await expect(http.reachable(`${base}/gone`)).resolves.toBeUndefined();
     await http.close();
+  });
+
+  it('webhook.pipelining (opt-in): requests go out on one connection before their answers; off by default', async () => {
+    /** Holds answers until `want` requests arrived; records the socket of each request. */
+    const receiver = async (want: number) => {
+      const sockets: unknown[] = [];
+      const held: ServerResponse[] = [];
+      const srv = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          sockets.push(req.socket);
+          held.push(res);
+          if (held.length === want) for (const r of held.splice(0)) r.end();
+        });
+      });
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      return { srv, sockets, url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/` };
+    };
+    const ctx = {
+      log: (await import('../../../src/common/log.js')).createLogger('test', { level: 'error' }),
+      tls: () => ({ rejectUnauthorized: true }),
+      enabledOutputs: [],
+      customFieldNames: [],
+    };
+    const alert = {
+      hostname: 'h',
+      output: 'o',
+      output_fields: { a: 1 },
+      priority: 'Warning' as const,
+      rule: 'r',
+      source: 'syscall',
+      time: '2001-01-01T01:10:00Z',
+      uuid: 'u',
+    };
+    for (const pipelining of ['4', '']) {
+      const r = await receiver(4);
+      const cfg = loadRelayConfig(SINKS, {
+        env: { WEBHOOK_ADDRESS: r.url, WEBHOOK_MAXCONCURRENTREQUESTS: '4', WEBHOOK_PIPELINING: pipelining },
+      });
+      const section = cfg.tree.webhook as ConfigTree;
+      expect(section.pipelining).toBe(pipelining ? 4 : 0);
+      const [sink] = createWebhook(section, ctx as never);
+      const signal = new AbortController().signal;
+      const results = await Promise.all([1, 2, 3, 4].map(() => sink!.send([alert], signal)));
+      expect(results).toEqual(Array(4).fill({ kind: 'ok' }));
+      // pipelined: all four arrived on one connection before any answer; off: four connections
+      expect(new Set(r.sockets).size).toBe(pipelining ? 1 : 4);
+      await sink!.close();
+      r.srv.closeAllConnections();
+      await new Promise((res) => r.srv.close(res));
+    }
   });
 });

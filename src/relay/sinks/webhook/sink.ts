@@ -15,6 +15,7 @@ export function create(section: ConfigTree, ctx: SinkContext): SinkInstance[] {
   const http = new HttpSender({
     tls: ctx.tls(section),
     connections: Number(section.maxconcurrentrequests) || 64,
+    pipelining: Number(section.pipelining) || 0,
   });
   return [
     {
