@@ -46,37 +46,55 @@ export interface RollupDelta {
 
 const KEYED = Object.keys(GET) as (keyof typeof GET)[];
 const TAGS = KEYED.length;
+/** (dimension, priority) slots per hour: the keyed dimensions and tags, times 8 priorities. */
+const SLOTS = (TAGS + 1) * 8;
 
 /** Aggregate a batch of newly stored rows into rollup increments, in a stable key order. */
 export function rollupDeltas(rows: RollupRow[]): RollupDelta {
-  // Per hour: key = <dimension index digit><priority digit><value>.
-  const hours = new Map<number, Map<string, number>>();
+  // Per hour: one value -> count map per (dimension, priority) slot (slot = dimension * 8 + priority),
+  // so no key strings are built; slots in order give the (dimension, priority, value) key order.
+  const hours = new Map<number, (Map<string, number> | undefined)[]>();
   for (const r of rows) {
     const hour = Math.floor(r.ts / HOUR_US);
-    let m = hours.get(hour);
-    if (!m) {
-      m = new Map();
-      hours.set(hour, m);
+    let slots = hours.get(hour);
+    if (!slots) {
+      slots = new Array<Map<string, number> | undefined>(SLOTS).fill(undefined);
+      hours.set(hour, slots);
     }
+    const p = r.priority;
     for (let d = 0; d < KEYED.length; d++) {
-      const k = `${d}${r.priority}${GET[KEYED[d]!](r)}`;
-      m.set(k, (m.get(k) ?? 0) + 1);
+      let m = slots[d * 8 + p];
+      if (!m) {
+        m = new Map();
+        slots[d * 8 + p] = m;
+      }
+      const v = GET[KEYED[d]!](r);
+      m.set(v, (m.get(v) ?? 0) + 1);
     }
-    for (const t of r.tags) {
-      const k = `${TAGS}${r.priority}${t}`;
-      m.set(k, (m.get(k) ?? 0) + 1);
+    if (r.tags.length) {
+      let m = slots[TAGS * 8 + p];
+      if (!m) {
+        m = new Map();
+        slots[TAGS * 8 + p] = m;
+      }
+      for (const t of r.tags) m.set(t, (m.get(t) ?? 0) + 1);
     }
   }
   const out: RollupDelta = { hour: [], dim: [], value: [], priority: [], n: [] };
   for (const hour of [...hours.keys()].sort((a, b) => a - b)) {
-    const m = hours.get(hour)!;
-    for (const k of [...m.keys()].sort()) {
-      const d = Number(k[0]);
-      out.hour.push(hour);
-      out.dim.push(d === TAGS ? 'tags' : KEYED[d]!);
-      out.value.push(k.slice(2));
-      out.priority.push(Number(k[1]));
-      out.n.push(m.get(k)!);
+    const slots = hours.get(hour)!;
+    for (let i = 0; i < SLOTS; i++) {
+      const m = slots[i];
+      if (!m) continue;
+      const d = i >> 3;
+      const dim = d === TAGS ? 'tags' : KEYED[d]!;
+      for (const v of [...m.keys()].sort()) {
+        out.hour.push(hour);
+        out.dim.push(dim);
+        out.value.push(v);
+        out.priority.push(i & 7);
+        out.n.push(m.get(v)!);
+      }
     }
   }
   return out;
