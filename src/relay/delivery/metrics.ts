@@ -78,6 +78,18 @@ export class RelayMetrics {
    */
   private pendingEvents = new Map<string, { labels: Record<EventLabel, string>; n: number }>();
   private pendingAccepted = 0;
+  /** The label set of the last counted alert and its pending entry (cleared when entries are dropped). */
+  private lastEvent:
+    | {
+        entry: { n: number };
+        hostname: string;
+        rule: string;
+        priorityRaw: string;
+        source: string;
+        ns: string;
+        pod: string;
+      }
+    | undefined;
 
   /** `defaultMetrics: false` in the delivery thread: process metrics come from the main thread. */
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -153,26 +165,41 @@ export class RelayMetrics {
     const ns = typeof nsv === 'string' ? nsv : '';
     const pod = typeof podv === 'string' ? podv : '';
     const hostname = a.hostname || 'unknown';
-    const key = `${hostname}\u0000${a.rule}\u0000${a.priority}\u0000${a.source}\u0000${ns}\u0000${pod}`;
-    const e = this.pendingEvents.get(key);
-    if (e) {
-      e.n++;
+    // consecutive alerts usually share their label set: compare with the last one before building a key
+    const last = this.lastEvent;
+    if (
+      last &&
+      last.hostname === hostname &&
+      last.rule === a.rule &&
+      last.priorityRaw === a.priority &&
+      last.source === a.source &&
+      last.ns === ns &&
+      last.pod === pod
+    ) {
+      last.entry.n++;
       return;
     }
-    if (this.pendingEvents.size >= MAX_PENDING_LABEL_SETS) this.flushEvents(true);
-    const p = PRIORITY_LABEL[a.priority] ?? { n: '0', raw: String(a.priority).toLowerCase() };
-    this.pendingEvents.set(key, {
-      labels: {
-        hostname,
-        rule: a.rule,
-        priority: p.n,
-        priority_raw: p.raw,
-        source: a.source,
-        k8s_ns_name: ns,
-        k8s_pod_name: pod,
-      },
-      n: 1,
-    });
+    const key = `${hostname}\u0000${a.rule}\u0000${a.priority}\u0000${a.source}\u0000${ns}\u0000${pod}`;
+    let e = this.pendingEvents.get(key);
+    if (e) e.n++;
+    else {
+      if (this.pendingEvents.size >= MAX_PENDING_LABEL_SETS) this.flushEvents(true);
+      const p = PRIORITY_LABEL[a.priority] ?? { n: '0', raw: String(a.priority).toLowerCase() };
+      e = {
+        labels: {
+          hostname,
+          rule: a.rule,
+          priority: p.n,
+          priority_raw: p.raw,
+          source: a.source,
+          k8s_ns_name: ns,
+          k8s_pod_name: pod,
+        },
+        n: 1,
+      };
+      this.pendingEvents.set(key, e);
+    }
+    this.lastEvent = { entry: e, hostname, rule: a.rule, priorityRaw: a.priority, source: a.source, ns, pod };
   }
 
   private flushEvents(drop = false): void {
@@ -180,7 +207,10 @@ export class RelayMetrics {
       if (e.n > 0) this.events.inc(e.labels, e.n);
       e.n = 0;
     }
-    if (drop) this.pendingEvents.clear();
+    if (drop) {
+      this.pendingEvents.clear();
+      this.lastEvent = undefined;
+    }
   }
 
   private flushAccepted(): void {
