@@ -3,7 +3,8 @@
  * answers 200. Appends that arrive while a write+fsync is in flight wait and share the next one (group
  * commit), so concurrent requests cost one fsync between them.
  *
- * On disk: `<dir>/segments/<first seq, 20 digits>.seg`, one record per line: `<seq>\t<received ms>\t<json>\n`.
+ * On disk: `<dir>/segments/<first seq, 20 digits>.seg` (and `next.tmp`, the next segment being zero-filled
+ * in the background), one record per line: `<seq>\t<received ms>\t<json>\n`.
  * Sequence numbers grow by one per record and may skip (a failed write burns its numbers). Readers (one per
  * sink) read by sequence number: recent records from memory, older ones from the segment files. A torn
  * last line (crash during a write) is cut off when the spool opens: it was never acknowledged.
@@ -18,9 +19,11 @@ import {
   mkdirSync,
   openSync,
   readSync,
+  renameSync,
+  rmSync,
   writeSync,
 } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open as openFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FalcoAlert } from '../../alert/falco-alert.js';
 import {
@@ -85,6 +88,9 @@ export class Spool {
   private inflight: InFlight[] = [];
   private syncsInFlight = 0;
   private rollPending = false;
+  /** Background preparation of the next segment (`next.tmp`), and whether it finished. */
+  private spare: Promise<void> | undefined;
+  private spareReady = false;
   private waiters: Array<() => void> = [];
   private readonly segmentBytes: number;
   private readonly memoryRecords: number;
@@ -110,6 +116,7 @@ export class Spool {
   /** Open (or create) the spool and recover its end. Throws if the directory cannot be used. */
   open(): void {
     mkdirSync(this.segDir, { recursive: true });
+    rmSync(this.spareFile, { force: true }); // a spare left by an earlier run: prepared again when needed
     this.segments = listSegments(this.segDir);
     const last = this.segments[this.segments.length - 1];
     if (last) {
@@ -141,6 +148,21 @@ export class Spool {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
     const file = join(this.segDir, segmentName(this.nextSeq));
+    if (this.spareReady) {
+      // zero-filled ahead of time off this thread: the roll is a rename, not 64 MiB of writes and an fsync
+      this.spare = undefined;
+      this.spareReady = false;
+      try {
+        renameSync(this.spareFile, file);
+        syncDir(this.segDir);
+        this.fd = openSync(file, 'r+');
+        this.size = 0;
+        this.segments.push({ first: this.nextSeq, file });
+        return;
+      } catch {
+        /* fall back to creating it here */
+      }
+    }
     const fd = openSync(file, 'w+');
     try {
       const zeros = Buffer.alloc(Math.min(1 << 20, this.segmentBytes));
@@ -154,6 +176,38 @@ export class Spool {
     this.fd = fd;
     this.size = 0;
     this.segments.push({ first: this.nextSeq, file });
+  }
+
+  private get spareFile(): string {
+    return join(this.segDir, 'next.tmp');
+  }
+
+  /**
+   * Zero-fill the next segment in the background (libuv's threads) once the current one is half full, so
+   * that the roll does not stall the intake thread.
+   */
+  private prepareSpare(): void {
+    if (this.spare || this.closed) return;
+    const tmp = this.spareFile;
+    const bytes = this.segmentBytes;
+    this.spare = (async () => {
+      const fh = await openFile(tmp, 'w+');
+      try {
+        const zeros = Buffer.alloc(Math.min(1 << 20, bytes));
+        for (let off = 0; off < bytes; off += zeros.length)
+          await fh.write(zeros, 0, Math.min(zeros.length, bytes - off), off);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    })().then(
+      () => {
+        this.spareReady = true;
+      },
+      () => {
+        this.spare = undefined; // retried at the next write past half
+      },
+    );
   }
 
   /**
@@ -213,6 +267,7 @@ export class Spool {
       this.inflight.push(entry);
       this.syncsInFlight++;
       if (this.size >= this.segmentBytes) this.rollPending = true;
+      else if (!this.spare && this.size * 2 >= this.segmentBytes) this.prepareSpare();
       const t0 = performance.now();
       fdatasync(this.fd, (err) => {
         this.fsyncMs += performance.now() - t0;

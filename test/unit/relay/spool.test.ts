@@ -1,11 +1,11 @@
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRetryAfter } from '../../../src/relay/delivery/http.js';
 import { backoffMs } from '../../../src/relay/delivery/pipeline.js';
 import { CursorStore } from '../../../src/relay/spool/cursor.js';
 import { ReadPosition, Spool } from '../../../src/relay/spool/spool.js';
-import { tempDir } from '../../integration/relay/helpers.js';
+import { tempDir, until } from '../../integration/relay/helpers.js';
 
 const dirs: Array<() => void> = [];
 afterEach(() => {
@@ -84,6 +84,34 @@ describe('spool', () => {
     await s2.gc(101);
     expect(s2.segmentCount).toBe(1);
     s2.close();
+  });
+
+  it('zero-fills the next segment in the background and rolls into it by renaming', async () => {
+    const dir = mk();
+    const s = new Spool(dir, { segmentBytes: 64 * 1024 });
+    s.open();
+    const segs = () => readdirSync(join(dir, 'segments')).sort();
+    const rec = (i: number) => JSON.stringify({ i, pad: 'y'.repeat(900) });
+    await s.append(Array.from({ length: 40 }, (_, i) => rec(i))); // past half of the first segment
+    await until(() => segs().includes('next.tmp'));
+    const spare = join(dir, 'segments', 'next.tmp');
+    await until(() => (s as unknown as { spareReady: boolean }).spareReady); // filled and fsynced
+    expect(statSync(spare).size).toBe(64 * 1024);
+    for (let k = 0; k < 4; k++) await s.append(Array.from({ length: 10 }, (_, i) => rec(40 + k * 10 + i)));
+    await s.append([rec(80)]); // the first append after the roll goes to the renamed spare
+    const names = segs().filter((f) => f.endsWith('.seg'));
+    expect(names.length).toBe(2);
+    expect(segs()).not.toContain('next.tmp'); // renamed into place, not created at the roll
+    expect(statSync(join(dir, 'segments', names[1]!)).size).toBe(64 * 1024); // pre-allocated, not grown
+    const all = await s.read(0, 1000);
+    expect(all.map((r) => JSON.parse(r.json).i)).toEqual(Array.from({ length: 81 }, (_, i) => i));
+    s.close();
+    // a spare left behind by a run that stopped is not data: removed at open, segments intact
+    const again = new Spool(dir, { segmentBytes: 64 * 1024 });
+    again.open();
+    expect(again.lastSeq).toBe(81);
+    expect(segs().filter((f) => f.endsWith('.seg'))).toEqual(names);
+    again.close();
   });
 
   it('fails appends with SpoolUnavailable when the disk is full', async () => {
