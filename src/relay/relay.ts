@@ -118,7 +118,8 @@ export class Relay {
     try {
       const spool = new Spool(this.spoolDir, {
         segmentBytes: this.config.spool.segmentBytes,
-        memoryRecords: this.config.spool.memoryRecords,
+        // with the delivery thread, recent records are kept there (SpoolTail), not twice
+        memoryRecords: this.shared ? 0 : this.config.spool.memoryRecords,
       });
       spool.open();
       const shared = this.shared;

@@ -63,8 +63,10 @@ async function main(): Promise<void> {
   let tail: SpoolTail | undefined;
   const metrics = new RelayMetrics({ defaultMetrics: false });
   let warning: string | undefined;
+  let memoryRecords = 50_000;
   try {
     const config = loadRelayConfig(SINKS, data.source);
+    memoryRecords = config.spool.memoryRecords;
     try {
       setPriority(config.delivery.nice); // this thread only (Linux nice values are per thread)
     } catch (e) {
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
   let publisher: NodeJS.Timeout | undefined;
   port.on('message', (m: ToWorker) => {
     if (m.type === 'start') {
-      tail = new SpoolTail(data.spoolDir, shared, m.startSeq);
+      tail = new SpoolTail(data.spoolDir, shared, m.startSeq, memoryRecords);
       const t = tail;
       void host
         .start(() => t, new CursorStore(data.spoolDir), new DeadLetter(data.spoolDir))

@@ -336,6 +336,7 @@ export class Spool {
   }
 
   private remember(recs: SpoolRecord[]): void {
+    if (this.memoryRecords === 0) return; // readers are elsewhere (the delivery thread keeps its own)
     for (const r of recs) {
       this.mem.push(r);
       const old = this.mem[this.mem.length - 1 - PARSED_WINDOW];
