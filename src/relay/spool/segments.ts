@@ -50,6 +50,67 @@ export function segmentIndexFor(segments: Segment[], seq: number): number {
   return idx;
 }
 
+/**
+ * The newest records of a spool, in memory for readers that are caught up: the newest `PARSED_WINDOW` of them
+ * keep their parsed alert once a reader parsed it, so every sink shares one parse; memory is bounded by
+ * `keep` (0 = keep nothing).
+ */
+export class RecentRecords {
+  static readonly PARSED_WINDOW = 8192;
+  private mem: SpoolRecord[] = [];
+
+  constructor(private readonly keep: number) {}
+
+  get first(): SpoolRecord | undefined {
+    return this.mem[0];
+  }
+
+  /** Add records in sequence order. */
+  push(recs: Iterable<SpoolRecord>): void {
+    if (this.keep === 0) return;
+    for (const r of recs) {
+      this.mem.push(r);
+      const old = this.mem[this.mem.length - 1 - RecentRecords.PARSED_WINDOW];
+      if (old) old.alert = undefined;
+    }
+    if (this.mem.length > this.keep * 2) this.mem = this.mem.slice(this.mem.length - this.keep);
+  }
+
+  /** Whether the records after `afterSeq` start in memory (nothing older is needed from disk). */
+  covers(afterSeq: number): boolean {
+    const m0 = this.mem[0];
+    return m0 !== undefined && m0.seq <= afterSeq + 1;
+  }
+
+  /** Up to `max` records with seq > afterSeq (binary search). */
+  after(afterSeq: number, max: number): SpoolRecord[] {
+    let lo = 0;
+    let hi = this.mem.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.mem[mid]!.seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.mem.slice(lo, lo + max);
+  }
+
+  /** The record's alert; cached on the record while it is within the window below `endSeq`. Throws on bad JSON. */
+  parsed(rec: SpoolRecord, endSeq: number): FalcoAlert {
+    if (rec.alert) return rec.alert;
+    const a = JSON.parse(rec.json) as FalcoAlert;
+    if (rec.seq > endSeq - RecentRecords.PARSED_WINDOW) rec.alert = a;
+    return a;
+  }
+
+  /** Received time of the first record after `afterSeq` (a lower bound when older ones are on disk only). */
+  receivedAfter(afterSeq: number): number | undefined {
+    const m0 = this.mem[0];
+    if (!m0) return undefined;
+    if (m0.seq > afterSeq + 1) return m0.receivedAt;
+    return this.mem.find((r) => r.seq > afterSeq)?.receivedAt;
+  }
+}
+
 export class ReadPosition {
   file = '';
   offset = 0;

@@ -30,6 +30,7 @@ import {
   listSegments,
   parseLine,
   ReadPosition,
+  RecentRecords,
   readSegments,
   type Segment,
   type SpoolRecord,
@@ -56,12 +57,6 @@ interface InFlight {
   error?: Error;
 }
 
-/**
- * The newest this-many records keep their parsed alert once a reader parsed it, so the sinks share one
- * parse (bounded memory: older records drop it; a sink that lags further parses for itself).
- */
-const PARSED_WINDOW = 8192;
-
 /** fdatasyncs allowed in flight at once (pipelined group commit). */
 const MAX_SYNCS = 2;
 
@@ -82,7 +77,7 @@ export class Spool {
    * saved beyond `lastSeq`, so a record lost with the page cache is never skipped.
    */
   visibleSeq = 0;
-  private mem: SpoolRecord[] = [];
+  private readonly recent: RecentRecords;
   private pending: Pending[] = [];
   private flushing = false;
   private inflight: InFlight[] = [];
@@ -93,7 +88,6 @@ export class Spool {
   private spareReady = false;
   private waiters: Array<() => void> = [];
   private readonly segmentBytes: number;
-  private readonly memoryRecords: number;
   private closed = false;
   /** Last write error, cleared by the next successful write. */
   lastError: Error | undefined;
@@ -110,7 +104,7 @@ export class Spool {
   ) {
     this.segDir = join(dir, 'segments');
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
-    this.memoryRecords = opts.memoryRecords ?? 50_000;
+    this.recent = new RecentRecords(opts.memoryRecords ?? 50_000);
   }
 
   /** Open (or create) the spool and recover its end. Throws if the directory cannot be used. */
@@ -260,7 +254,7 @@ export class Spool {
       }
       this.size += buf.length;
       this.visibleSeq = recs[recs.length - 1]!.seq;
-      this.remember(recs);
+      this.recent.push(recs);
       this.notify();
       this.onPublish?.(this.visibleSeq, this.lastSeq);
       const entry: InFlight = { recs, batch, state: 'syncing' };
@@ -329,21 +323,7 @@ export class Spool {
 
   /** The record's alert, parsed once for every reader while the record is among the newest. Throws on bad JSON. */
   parsed(rec: SpoolRecord): FalcoAlert {
-    if (rec.alert) return rec.alert;
-    const a = JSON.parse(rec.json) as FalcoAlert;
-    if (rec.seq > this.visibleSeq - PARSED_WINDOW) rec.alert = a;
-    return a;
-  }
-
-  private remember(recs: SpoolRecord[]): void {
-    if (this.memoryRecords === 0) return; // readers are elsewhere (the delivery thread keeps its own)
-    for (const r of recs) {
-      this.mem.push(r);
-      const old = this.mem[this.mem.length - 1 - PARSED_WINDOW];
-      if (old) old.alert = undefined;
-    }
-    if (this.mem.length > this.memoryRecords * 2)
-      this.mem = this.mem.slice(this.mem.length - this.memoryRecords);
+    return this.recent.parsed(rec, this.visibleSeq);
   }
 
   /** Resolves when a record with seq > afterSeq is written (or the spool closes). */
@@ -355,26 +335,13 @@ export class Spool {
   /** Up to `max` written records with seq > afterSeq, in order ([] if none yet). */
   async read(afterSeq: number, max: number, pos?: ReadPosition): Promise<SpoolRecord[]> {
     if (afterSeq >= this.visibleSeq) return [];
-    const m0 = this.mem[0];
-    if (m0 && m0.seq <= afterSeq + 1) {
-      let lo = 0;
-      let hi = this.mem.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (this.mem[mid]!.seq <= afterSeq) lo = mid + 1;
-        else hi = mid;
-      }
-      return this.mem.slice(lo, lo + max);
-    }
+    if (this.recent.covers(afterSeq)) return this.recent.after(afterSeq, max);
     return this.readDisk(afterSeq, max, pos ?? new ReadPosition());
   }
 
   /** Received time of the first durable record after `afterSeq` (for the oldest-undelivered gauge). */
   peekReceivedAt(afterSeq: number): number | undefined {
-    const m0 = this.mem[0];
-    if (!m0 || afterSeq >= this.visibleSeq) return undefined;
-    if (m0.seq > afterSeq + 1) return m0.receivedAt; // older records are on disk only; this is a lower bound
-    return this.mem.find((r) => r.seq > afterSeq)?.receivedAt;
+    return afterSeq >= this.visibleSeq ? undefined : this.recent.receivedAfter(afterSeq);
   }
 
   private readDisk(afterSeq: number, max: number, pos: ReadPosition): Promise<SpoolRecord[]> {

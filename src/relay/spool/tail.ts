@@ -13,18 +13,16 @@ import {
   listSegments,
   parseLine,
   ReadPosition,
+  RecentRecords,
   readSegments,
   type SpoolRecord,
   segmentIndexFor,
 } from './segments.js';
 import type { SharedSpoolState } from './shared.js';
 
-/** Newest records whose parsed alert is kept once parsed (older ones are parsed again by a lagging sink). */
-const PARSED_WINDOW = 8192;
-
 export class SpoolTail implements RecordSource {
   private readonly segDir: string;
-  private mem: SpoolRecord[] = [];
+  private readonly recent: RecentRecords;
   private fd = -1;
   private file = '';
   private first = 0;
@@ -42,9 +40,10 @@ export class SpoolTail implements RecordSource {
     private readonly shared: SharedSpoolState,
     /** The spool's end when the relay started its sinks: where a new sink starts. */
     readonly startSeq?: number,
-    private readonly memoryRecords = 50_000,
+    memoryRecords = 50_000,
   ) {
     this.segDir = join(dir, 'segments');
+    this.recent = new RecentRecords(memoryRecords);
   }
 
   get visibleSeq(): number {
@@ -63,33 +62,18 @@ export class SpoolTail implements RecordSource {
     if (afterSeq >= this.visibleSeq) return [];
     if (this.tailSeq < 0) this.seek(afterSeq);
     this.fill();
-    const m0 = this.mem[0];
-    if (m0 ? m0.seq <= afterSeq + 1 : afterSeq >= this.tailSeq) {
-      let lo = 0;
-      let hi = this.mem.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (this.mem[mid]!.seq <= afterSeq) lo = mid + 1;
-        else hi = mid;
-      }
-      return this.mem.slice(lo, lo + max);
-    }
+    if (this.recent.first ? this.recent.covers(afterSeq) : afterSeq >= this.tailSeq)
+      return this.recent.after(afterSeq, max);
     // behind the memory window: read the files (the records before the tail's start, or trimmed ones)
     return readSegments(listSegments(this.segDir), this.visibleSeq, afterSeq, max, pos ?? new ReadPosition());
   }
 
   parsed(rec: SpoolRecord): FalcoAlert {
-    if (rec.alert) return rec.alert;
-    const a = JSON.parse(rec.json) as FalcoAlert;
-    if (rec.seq > this.tailSeq - PARSED_WINDOW) rec.alert = a;
-    return a;
+    return this.recent.parsed(rec, this.tailSeq);
   }
 
   peekReceivedAt(afterSeq: number): number | undefined {
-    const m0 = this.mem[0];
-    if (!m0 || afterSeq >= this.visibleSeq) return undefined;
-    if (m0.seq > afterSeq + 1) return m0.receivedAt;
-    return this.mem.find((r) => r.seq > afterSeq)?.receivedAt;
+    return afterSeq >= this.visibleSeq ? undefined : this.recent.receivedAfter(afterSeq);
   }
 
   close(): void {
@@ -118,7 +102,7 @@ export class SpoolTail implements RecordSource {
   private fill(): void {
     if (this.fd < 0) return;
     const visible = this.visibleSeq;
-    let added = false;
+    const added: SpoolRecord[] = [];
     while (this.tailSeq < visible) {
       const n = readSync(this.fd, this.buf, 0, this.buf.length, this.offset);
       let start = 0;
@@ -137,11 +121,8 @@ export class SpoolTail implements RecordSource {
         start = nl + 1;
         consumed = true;
         if (rec.seq > this.tailSeq) {
-          this.mem.push(rec);
-          const old = this.mem[this.mem.length - 1 - PARSED_WINDOW];
-          if (old) old.alert = undefined;
+          added.push(rec);
           this.tailSeq = rec.seq;
-          added = true;
           if (this.tailSeq >= visible) break;
         }
       }
@@ -158,11 +139,6 @@ export class SpoolTail implements RecordSource {
       if (!next || next.file === this.file) break;
       this.openSegment(next.file, next.first);
     }
-    if (added) this.trim();
-  }
-
-  private trim(): void {
-    const keep = this.memoryRecords;
-    if (this.mem.length > keep * 2) this.mem = this.mem.slice(this.mem.length - keep);
+    this.recent.push(added);
   }
 }
