@@ -26,6 +26,28 @@ type Row = Record<string, unknown>;
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 
+/** ` AND …` conditions of a rollup query: the planned dimension values and the filter's priorities. */
+function rollupConditions(
+  values: readonly string[] | undefined,
+  f: { priorities?: readonly number[]; minPriority?: number },
+  params: unknown[],
+): string {
+  let sql = '';
+  if (values?.length) {
+    sql += ` AND value IN (${values.map(() => '?').join(',')})`;
+    params.push(...values);
+  }
+  if (f.priorities?.length) {
+    sql += ` AND priority IN (${f.priorities.map(() => '?').join(',')})`;
+    params.push(...f.priorities);
+  }
+  if (f.minPriority !== undefined) {
+    sql += ' AND priority <= ?';
+    params.push(f.minPriority);
+  }
+  return sql;
+}
+
 /**
  * Query logic shared by the SQLite and PostgreSQL stores. SQL is written with
  * `?` placeholders; the PostgreSQL store numbers them. Subclasses provide the
@@ -140,10 +162,6 @@ export abstract class SqlStore implements EventStore {
   ): Promise<Map<string, number>> {
     const params: unknown[] = [plan.dim];
     let sql = `SELECT ${plan.byPriority ? 'priority' : 'value'} AS value, SUM(n) AS n FROM rollup WHERE dim = ?`;
-    if (plan.values?.length) {
-      sql += ` AND value IN (${plan.values.map(() => '?').join(',')})`;
-      params.push(...plan.values);
-    }
     if (hourFrom !== undefined) {
       sql += ' AND hour >= ?';
       params.push(hourFrom);
@@ -152,14 +170,7 @@ export abstract class SqlStore implements EventStore {
       sql += ' AND hour < ?';
       params.push(hourTo);
     }
-    if (f.priorities?.length) {
-      sql += ` AND priority IN (${f.priorities.map(() => '?').join(',')})`;
-      params.push(...f.priorities);
-    }
-    if (f.minPriority !== undefined) {
-      sql += ' AND priority <= ?';
-      params.push(f.minPriority);
-    }
+    sql += rollupConditions(plan.values, f, params);
     const out = new Map<string, number>();
     for (const r of await this.all(`${sql} GROUP BY 1`, params)) {
       const n = num(r.n);
@@ -232,18 +243,7 @@ export abstract class SqlStore implements EventStore {
       // Whole hours from the rollup (each falls in one bucket), partial hours at the ends from raw events.
       const params: unknown[] = [HOUR_US, fromUs, bucketUs, plan.dim, split.hourFrom, split.hourTo];
       let sql = `SELECT (hour * ? - ?) / ? AS b, priority AS p, SUM(n) AS n FROM rollup WHERE dim = ? AND hour >= ? AND hour < ?`;
-      if (plan.values?.length) {
-        sql += ` AND value IN (${plan.values.map(() => '?').join(',')})`;
-        params.push(...plan.values);
-      }
-      if (f.priorities?.length) {
-        sql += ` AND priority IN (${f.priorities.map(() => '?').join(',')})`;
-        params.push(...f.priorities);
-      }
-      if (f.minPriority !== undefined) {
-        sql += ' AND priority <= ?';
-        params.push(f.minPriority);
-      }
+      sql += rollupConditions(plan.values, f, params);
       rows = await this.all(`${sql} GROUP BY 1, 2`, params);
       for (const e of split.edges) rows.push(...(await this.rawHistogram({ ...f, ...e }, fromUs, bucketUs)));
     } else rows = await this.rawHistogram(f, fromUs, bucketUs);
@@ -299,18 +299,7 @@ export abstract class SqlStore implements EventStore {
       // last seen and source then come from each rule's newest event (an index seek).
       const params: unknown[] = [HOUR_US, fromUs, bucketUs, split.hourFrom, split.hourTo];
       let sql = `SELECT value AS rule, (hour * ? - ?) / ? AS b, SUM(n) AS n, MIN(priority) AS p FROM rollup WHERE dim = 'rule' AND hour >= ? AND hour < ?`;
-      if (plan.values?.length) {
-        sql += ` AND value IN (${plan.values.map(() => '?').join(',')})`;
-        params.push(...plan.values);
-      }
-      if (f.priorities?.length) {
-        sql += ` AND priority IN (${f.priorities.map(() => '?').join(',')})`;
-        params.push(...f.priorities);
-      }
-      if (f.minPriority !== undefined) {
-        sql += ' AND priority <= ?';
-        params.push(f.minPriority);
-      }
+      sql += rollupConditions(plan.values, f, params);
       rows = (await this.all(`${sql} GROUP BY 1, 2`, params)).filter((r) => num(r.n) > 0);
       for (const e of split.edges) rows.push(...(await this.rawRules({ ...f, ...e }, fromUs, bucketUs)));
       const seen = new Set(rows.map((r) => String(r.rule)));
