@@ -1,11 +1,11 @@
 /** Sink-side TLS keys: checkcert, tlsclient.cacertfile, mutualtls with mutualtlsclient.* (HTTPS receivers). */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestPki } from '../../harness/pki.js';
 import { alert, post, startRelay, tempDir, until } from './helpers.js';
 
 describe('sink TLS: checkcert and mutual TLS', () => {
@@ -18,57 +18,7 @@ describe('sink TLS: checkcert and mutual TLS', () => {
   let mtlsUrl = '';
 
   beforeAll(async () => {
-    const o = (args: string[]) => execFileSync('openssl', args, { cwd: t.dir, stdio: 'pipe' });
-    o([
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=sink-ca',
-    ]);
-    for (const who of ['server', 'client']) {
-      o([
-        'req',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        `${who}.key`,
-        '-out',
-        `${who}.csr`,
-        '-subj',
-        `/CN=${who === 'server' ? '127.0.0.1' : 'peregrine-relay'}`,
-      ]);
-      writeFileSync(
-        f(`${who}.ext`),
-        who === 'server' ? 'subjectAltName=IP:127.0.0.1\n' : 'extendedKeyUsage=clientAuth\n',
-      );
-      o([
-        'x509',
-        '-req',
-        '-in',
-        `${who}.csr`,
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        `${who}.crt`,
-        '-days',
-        '1',
-        '-extfile',
-        `${who}.ext`,
-      ]);
-    }
+    makeTestPki(t.dir, { caCn: 'sink-ca', clientCn: 'peregrine-relay' });
     const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
       req.resume();
       req.on('end', () => {

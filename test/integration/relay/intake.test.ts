@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestPki } from '../../harness/pki.js';
 import { alert, post, startReceiver, startRelay, tempDir, until } from './helpers.js';
 
 describe('relay intake (Falcosidekick-compatible)', () => {
@@ -162,58 +161,7 @@ describe('relay intake auth and TLS', () => {
 
   it('serves TLS with mutual TLS, and notlspaths on the plain port', async () => {
     const t = tempDir('tls');
-    const o = (args: string[]) => execFileSync('openssl', args, { cwd: t.dir, stdio: 'pipe' });
-    o([
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=test-ca',
-    ]);
-    for (const who of ['server', 'client']) {
-      o([
-        'req',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        `${who}.key`,
-        '-out',
-        `${who}.csr`,
-        '-subj',
-        `/CN=${who === 'server' ? '127.0.0.1' : 'falco'}`,
-      ]);
-      writeFileSync(
-        join(t.dir, `${who}.ext`),
-        who === 'server' ? 'subjectAltName=IP:127.0.0.1\n' : 'extendedKeyUsage=clientAuth\n',
-      );
-      o([
-        'x509',
-        '-req',
-        '-in',
-        `${who}.csr`,
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        `${who}.crt`,
-        '-days',
-        '1',
-        '-extfile',
-        `${who}.ext`,
-      ]);
-    }
-    const f = (n: string) => join(t.dir, n);
+    const f = makeTestPki(t.dir, { clientCn: 'falco' });
     const r = await startRelay({
       tlsserver: {
         deploy: true,
