@@ -10,6 +10,7 @@ import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { benchAlert } from './alert.mjs';
 
 const here = new URL('.', import.meta.url).pathname;
 const root = new URL('../../', import.meta.url).pathname;
@@ -69,28 +70,7 @@ const ask = (child, msg) =>
 let counter = 0;
 function alertBody(phase) {
   counter++;
-  return JSON.stringify({
-    hostname: 'bench-node',
-    output: `12:00:00.000000000: Warning Shell spawned in a container (user=root shell=bash n=${counter})`,
-    output_fields: {
-      'container.id': 'c0ffee12',
-      'container.name': 'web',
-      'k8s.ns.name': 'prod',
-      'k8s.pod.name': 'web-7c9',
-      'proc.cmdline': 'bash -i',
-      'proc.name': 'bash',
-      'proc.pname': 'nginx',
-      'user.name': 'root',
-      n: counter,
-      bench_phase: phase,
-      bench_sent: now(),
-    },
-    priority: 'Warning',
-    rule: 'Terminal shell in container',
-    source: 'syscall',
-    tags: ['container', 'mitre_execution', 'shell'],
-    time: new Date().toISOString(),
-  });
+  return JSON.stringify(benchAlert(counter, { phase, sent: now() }));
 }
 
 /** CPU seconds (user + system) of another process, from /proc/<pid>/stat. */

@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchAlert } from '../alert.mjs';
 
 const N = Number(process.env.MICRO_REQUESTS ?? 10000);
 const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 5);
@@ -70,28 +71,7 @@ if (process.argv[2] === '--child') {
   let counter = 0;
   const body = () => {
     counter++;
-    return JSON.stringify({
-      hostname: 'bench-node',
-      output: `12:00:00.000000000: Warning Shell spawned in a container (user=root shell=bash n=${counter})`,
-      output_fields: {
-        'container.id': 'c0ffee12',
-        'container.name': 'web',
-        'k8s.ns.name': 'prod',
-        'k8s.pod.name': 'web-7c9',
-        'proc.cmdline': 'bash -i',
-        'proc.name': 'bash',
-        'proc.pname': 'nginx',
-        'user.name': 'root',
-        n: counter,
-        bench_phase: 'micro',
-        bench_sent: Date.now() + counter / 7,
-      },
-      priority: 'Warning',
-      rule: 'Terminal shell in container',
-      source: 'syscall',
-      tags: ['container', 'mitre_execution', 'shell'],
-      time: new Date().toISOString(),
-    });
+    return JSON.stringify(benchAlert(counter, { sent: Date.now() + counter / 7 }));
   };
   for (const b of builds) {
     // MICRO_CPU_PROF=<dir>: V8 CPU profile of each server process

@@ -10,6 +10,7 @@ import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchAlert } from '../alert.mjs';
 
 const N = Number(process.env.MICRO_ALERTS ?? 20000);
 const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 7);
@@ -22,28 +23,12 @@ if (process.argv[2] === '--child') {
   const bodies = [];
   for (let n = 1; n <= 1000; n++) {
     bodies.push(
-      JSON.stringify({
-        hostname: 'bench-node',
-        output: `12:00:00.000000000: Warning Shell spawned in a container (user=root shell=bash n=${n})`,
-        output_fields: {
-          'container.id': 'c0ffee12',
-          'container.name': 'web',
-          'k8s.ns.name': 'prod',
-          'k8s.pod.name': 'web-7c9',
-          'proc.cmdline': 'bash -i',
-          'proc.name': 'bash',
-          'proc.pname': 'nginx',
-          'user.name': 'root',
-          n,
-          bench_phase: 'micro',
-          bench_sent: 1764000000000 + n / 7,
-        },
-        priority: 'Warning',
-        rule: 'Terminal shell in container',
-        source: 'syscall',
-        tags: ['container', 'mitre_execution', 'shell'],
-        time: new Date(1764000000000 + n).toISOString().replace('Z', '123456Z'),
-      }),
+      JSON.stringify(
+        benchAlert(n, {
+          sent: 1764000000000 + n / 7,
+          time: new Date(1764000000000 + n).toISOString().replace('Z', '123456Z'),
+        }),
+      ),
     );
   }
   const none = { customFields: {}, customTags: [], templatedFields: new Map(), bracketReplacer: '', outputFieldFormat: '' };

@@ -19,6 +19,7 @@ import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchAlert } from '../alert.mjs';
 
 const N = Number(process.env.MICRO_ALERTS ?? 10000);
 const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 5);
@@ -87,28 +88,12 @@ if (process.argv[2] === '--receiver') {
       counter++;
       out.push(
         acceptAlertJson(
-          {
-            hostname: 'bench-node',
-            output: `12:00:00.000000000: Warning Shell spawned in a container (user=root shell=bash n=${counter})`,
-            output_fields: {
-              'container.id': 'c0ffee12',
-              'container.name': 'web',
-              'k8s.ns.name': 'prod',
-              'k8s.pod.name': 'web-7c9',
-              'proc.cmdline': 'bash -i',
-              'proc.name': 'bash',
-              'proc.pname': 'nginx',
-              'user.name': 'root',
-              n: counter,
-              bench_phase: 'micro',
-              bench_sent: 1764000000000 + counter / 7,
-            },
+          benchAlert(counter, {
+            sent: 1764000000000 + counter / 7,
+            time: new Date(1764000000000 + counter).toISOString(),
             priority: prios[counter % 4],
             rule: rules[counter % 4],
-            source: 'syscall',
-            tags: ['container', 'mitre_execution', 'shell'],
-            time: new Date(1764000000000 + counter).toISOString(),
-          },
+          }),
           none,
         ).json,
       );
