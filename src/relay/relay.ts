@@ -11,7 +11,7 @@ import { JetStreamBus } from './bus/jetstream.js';
 import { ConfigError } from './config/load.js';
 import { type RelayConfig, readConfigFile } from './config/relay-config.js';
 import { DeliveryHost } from './delivery/host.js';
-import { RelayMetrics, type RelayRegistry } from './delivery/metrics.js';
+import { RelayMetrics } from './delivery/metrics.js';
 import type { CursorLike, SinkPipeline } from './delivery/pipeline.js';
 import { DeliveryThread, deliveryWorkerScript } from './delivery/thread.js';
 import { createIntakeHandler } from './intake/server.js';
@@ -91,8 +91,7 @@ export class Relay {
       this.shared = new SharedSpoolState();
       this.thread = await DeliveryThread.start(this.config, this.spoolDir, this.shared, this.log, script);
       const thread = this.thread;
-      (this.metrics.registry as RelayRegistry).remote = () =>
-        thread.metricsJson() as ReturnType<NonNullable<RelayRegistry['remote']>>;
+      this.metrics.registry.remote = () => thread.metricsJson();
     } else {
       if (this.config.delivery.workerThread)
         this.log.debug('delivery thread script not available; sinks run on the main thread');

@@ -37,7 +37,7 @@ export interface SinkGaugeSource {
   oldestAgeSeconds(): number;
 }
 
-type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 /**
  * The relay's registry. With the delivery thread, the per-sink metrics live in that thread's registry:

@@ -10,6 +10,7 @@ import type { Logger } from '../../common/log.js';
 import { ConfigError } from '../config/load.js';
 import type { RelayConfig } from '../config/relay-config.js';
 import type { SharedSpoolState } from '../spool/shared.js';
+import type { MetricsJson } from './metrics.js';
 import type { DeliveryWorkerData, FromWorker, ToWorker } from './worker.js';
 
 /** The worker script: the compiled file, or the TypeScript source when a loader for it is given (tests). */
@@ -30,7 +31,7 @@ export class DeliveryThread {
   private startSeq: number | undefined;
   private closing = false;
   private nextId = 1;
-  private readonly metricWaiters = new Map<number, (json: unknown) => void>();
+  private readonly metricWaiters = new Map<number, (json: MetricsJson) => void>();
   private readonly loggers = new Map<string, Logger>();
   sinks: string[] = [];
   /** Times the thread died and was started again. */
@@ -89,7 +90,7 @@ export class DeliveryThread {
             this.logger(m.component)[m.level](m.msg, m.fields);
             break;
           case 'metrics':
-            this.metricWaiters.get(m.id)?.(m.json);
+            this.metricWaiters.get(m.id)?.(m.json as MetricsJson);
             this.metricWaiters.delete(m.id);
             break;
           case 'closed':
@@ -134,7 +135,7 @@ export class DeliveryThread {
   }
 
   /** The thread's metrics (prom-client JSON), [] if it does not answer within 2 s. */
-  metricsJson(): Promise<unknown> {
+  metricsJson(): Promise<MetricsJson> {
     if (!this.worker) return Promise.resolve([]);
     const id = this.nextId++;
     return new Promise((resolve) => {
