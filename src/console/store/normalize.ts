@@ -97,50 +97,116 @@ export function normalizeAlert(input: unknown): EventRow {
   const fields = (a.output_fields ?? {}) as Record<string, unknown>;
   const uuid = (a.uuid as string | undefined)?.toLowerCase() ?? randomUUID();
   const count = (a.count as number | undefined) ?? 1;
-  const tags = [...new Set((a.tags as string[] | undefined) ?? [])].sort();
-  const event = {
-    ...a,
-    priority: priorityName(priority),
-    output_fields: fields,
-    hostname: str(a.hostname),
-    source: str(a.source) || 'syscall',
-    tags,
-    uuid,
-    count,
-  } as StoredEvent;
-  const output = str(a.output);
-  let text: string | undefined;
-  return {
-    uuid,
-    ts,
-    priority,
-    rule: a.rule,
-    source: event.source,
-    hostname: event.hostname,
-    cluster: str(a.cluster),
-    containerId: str(fields['container.id']),
-    containerName: str(fields['container.name']),
-    containerImage: str(fields['container.image.repository']) || str(fields['container.image']),
-    k8sNs: str(fields['k8s.ns.name']) || str(fields['ka.target.namespace']),
-    tags,
-    count,
-    output,
-    // Falco's output line already carries the output fields' values. Computed on first
-    // use (the SQLite store hands the unprocessed line to FTS5, whose tokenizer splits the same way).
-    get text() {
-      text ??= wordText(`${output} ${a.rule} ${event.hostname}`);
-      return text;
-    },
-    raw: sortedJson(event),
-    event,
-  };
+  const tags = sortedTags(a.tags as string[] | undefined);
+  const hostname = str(a.hostname);
+  const source = str(a.source) || 'syscall';
+  const name = priorityName(priority);
+  let event: StoredEvent;
+  let raw: string;
+  if (knownKeysOnly(a)) {
+    // Every key is one of Falco's (plus uuid, cluster, count): build the event in alphabetical
+    // key order, so serialising it as it is gives Falco's key order without sorting.
+    const e: Record<string, unknown> = {};
+    if (a.cluster !== undefined) e.cluster = a.cluster;
+    e.count = count;
+    e.hostname = hostname;
+    if (a.message !== undefined) e.message = a.message;
+    if (a.output !== undefined) e.output = a.output;
+    e.output_fields = fields;
+    e.priority = name;
+    e.rule = a.rule;
+    e.source = source;
+    e.tags = tags;
+    e.time = a.time;
+    e.uuid = uuid;
+    event = e as unknown as StoredEvent;
+    raw = JSON.stringify(event);
+  } else {
+    event = {
+      ...a,
+      priority: name,
+      output_fields: fields,
+      hostname,
+      source,
+      tags,
+      uuid,
+      count,
+    } as StoredEvent;
+    raw = alertToJson(event);
+  }
+  return new Row(event, raw, ts, priority, fields);
 }
 
-/** Alert JSON with keys in Falco's (alphabetical) order; skips re-ordering when they already are. */
-function sortedJson(event: StoredEvent): string {
-  const keys = Object.keys(event);
-  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return alertToJson(event);
-  return JSON.stringify(event);
+/** Keys of the alert JSON (Falco's, plus uuid, cluster and count), alphabetical. */
+const KNOWN_KEYS = new Set([
+  'cluster',
+  'count',
+  'hostname',
+  'message',
+  'output',
+  'output_fields',
+  'priority',
+  'rule',
+  'source',
+  'tags',
+  'time',
+  'uuid',
+]);
+
+function knownKeysOnly(a: Record<string, unknown>): boolean {
+  for (const k in a) if (!KNOWN_KEYS.has(k) || !Object.hasOwn(a, k)) return false;
+  return true;
+}
+
+/** Tags without duplicates, sorted, in a new array (the input is not changed). */
+function sortedTags(tags: string[] | undefined): string[] {
+  if (!tags) return [];
+  for (let i = 1; i < tags.length; i++) if (!(tags[i - 1]! < tags[i]!)) return [...new Set(tags)].sort();
+  return tags.slice();
+}
+
+class Row implements EventRow {
+  uuid: string;
+  rule: string;
+  source: string;
+  hostname: string;
+  cluster: string;
+  containerId: string;
+  containerName: string;
+  containerImage: string;
+  k8sNs: string;
+  tags: string[];
+  count: number;
+  output: string;
+  private textCache?: string;
+
+  constructor(
+    public event: StoredEvent,
+    public raw: string,
+    public ts: number,
+    public priority: PriorityLevel,
+    fields: Record<string, unknown>,
+  ) {
+    this.uuid = event.uuid;
+    this.rule = event.rule;
+    this.source = event.source;
+    this.hostname = event.hostname;
+    this.cluster = str(event.cluster);
+    this.containerId = str(fields['container.id']);
+    this.containerName = str(fields['container.name']);
+    this.containerImage = str(fields['container.image.repository']) || str(fields['container.image']);
+    this.k8sNs = str(fields['k8s.ns.name']) || str(fields['ka.target.namespace']);
+    this.tags = event.tags ?? [];
+    this.count = event.count;
+    this.output = str(event.output);
+  }
+
+  // Falco's output line already carries the output fields' values. Computed on first
+  // use (the SQLite store hands the unprocessed line to FTS5, whose tokenizer splits the same way).
+  get text(): string {
+    this.textCache ??= wordText(`${this.output} ${this.rule} ${this.hostname}`);
+    return this.textCache;
+  }
 }
 
 /** Cursor = base64url("<ts>:<id>") of the last row returned. */

@@ -35,6 +35,43 @@ describe('normalizeAlert', () => {
     expect(normalizeAlert({ ...base, priority: 'info' }).event.priority).toBe('Informational');
   });
 
+  it('stores the same JSON as sorting the merged keys would (known keys, extra keys, nulls, tag order)', () => {
+    // What the stored JSON has always been: the alert's keys with the console's values merged in,
+    // top-level keys sorted, undefined values left out.
+    const reference = (a: Record<string, unknown>, uuid: string): string => {
+      const e: Record<string, unknown> = {
+        ...a,
+        priority: normalizeAlert(a).event.priority,
+        output_fields: a.output_fields ?? {},
+        hostname: typeof a.hostname === 'string' ? a.hostname : '',
+        source: (typeof a.source === 'string' ? a.source : '') || 'syscall',
+        tags: [...new Set((a.tags as string[] | undefined) ?? [])].sort(),
+        uuid,
+        count: a.count ?? 1,
+      };
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(e).sort()) if (e[k] !== undefined) sorted[k] = e[k];
+      return JSON.stringify(sorted);
+    };
+    const uuid = '0b2d0c4e-7f5e-4a43-9a0e-2f6f3c1d9e11';
+    const cases: Record<string, unknown>[] = [
+      { ...base, uuid },
+      { ...base, uuid: uuid.toUpperCase(), tags: ['b', 'a', 'b'], count: 3 },
+      { ...base, uuid, cluster: 'c1', message: null, output: null, hostname: null, source: '' },
+      { ...base, uuid, cluster: undefined, message: undefined, tags: undefined, output_fields: undefined },
+      { time: base.time, rule: 'R', priority: 'debug', uuid },
+      { ...base, uuid, zeta: 1, alpha: { b: 1, a: 2 }, '10': 'x', '9': 'y' },
+      { ...base, uuid, tags: ['same', 'same'], priority: 'WARNING' },
+    ];
+    for (const c of cases) expect(normalizeAlert(c).raw, JSON.stringify(c)).toBe(reference(c, uuid));
+    // The input is not changed, and the event does not share its tags array.
+    const input = { ...base, uuid, tags: ['a', 'b'] };
+    const r = normalizeAlert(input);
+    expect(input.tags).toEqual(['a', 'b']);
+    expect(r.tags).not.toBe(input.tags);
+    expect(r.event).toEqual(JSON.parse(r.raw));
+  });
+
   it('names the bad key', () => {
     const bad: [unknown, RegExp][] = [
       [null, /JSON object/],
