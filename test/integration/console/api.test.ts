@@ -420,6 +420,18 @@ describe.each(storeKinds())('console API: $name', (kind) => {
         await c.app.inject({ url: '/api/v1/events/count/priority?rule=Test%20rule', headers: userAuth })
       ).json();
       expect(byPrio).toEqual({ results: { Debug: 2, Critical: 1 }, statistics: { all: 3, distincts: 2 } });
+      // The total is the number of events for every groupby, tags included (an event has several tags).
+      for (const g of ['rule', 'hostname', 'source', 'tags']) {
+        const r = (
+          await c.app.inject({ url: `/api/v1/events/count/${g}?rule=Test%20rule`, headers: userAuth })
+        ).json();
+        expect(r.statistics.all, g).toBe(3);
+        if (g !== 'tags')
+          expect(
+            Object.values(r.results).reduce((a: number, b) => a + Number(b), 0),
+            g,
+          ).toBe(3);
+      }
       expect(
         (
           await c.app.inject({
