@@ -70,6 +70,9 @@ export abstract class SqlStore implements EventStore {
   abstract stats(): Promise<StoreStats>;
   abstract close(): Promise<void>;
 
+  /** SQL giving the raw alert JSON of the event aliased `e` (PostgreSQL keeps it in its own table). */
+  protected rawCol = 'e.raw';
+
   protected readonly dialect: SqlDialect = {
     ph: (params, v) => {
       params.push(v);
@@ -122,7 +125,7 @@ export abstract class SqlStore implements EventStore {
     }
     params.push(opts.limit + 1, Math.max(0, opts.offset ?? 0));
     const rows = await this.all(
-      `SELECT e.id, e.ts, e.raw FROM events e WHERE ${where} ORDER BY e.ts DESC, e.id DESC LIMIT ? OFFSET ?`,
+      `SELECT e.id, e.ts, ${this.rawCol} AS raw FROM events e WHERE ${where} ORDER BY e.ts DESC, e.id DESC LIMIT ? OFFSET ?`,
       params,
     );
     const more = rows.length > opts.limit;
@@ -273,7 +276,9 @@ export abstract class SqlStore implements EventStore {
   }
 
   async get(uuid: string): Promise<StoredEvent | undefined> {
-    const rows = await this.all('SELECT raw FROM events WHERE uuid = ?', [uuid.toLowerCase()]);
+    const rows = await this.all(`SELECT ${this.rawCol} AS raw FROM events e WHERE e.uuid = ?`, [
+      uuid.toLowerCase(),
+    ]);
     return rows[0] ? (JSON.parse(String(rows[0].raw)) as StoredEvent) : undefined;
   }
 

@@ -90,6 +90,75 @@ describe('postgres store specifics', () => {
     }
   });
 
+  it('keeps the raw alert in event_raw (one row per stored event, first of a repeated uuid), and databases with events.raw keep working', async () => {
+    const url = await fresh();
+    const now = Date.now();
+    const uuid = '5d0c7b1e-9a2f-4c3d-8e1f-0a1b2c3d4e5f';
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const check = async (store: PostgresStore, stored: number) => {
+      expect(await store.count({})).toBe(stored);
+      const got = await store.get(uuid);
+      expect(got?.rule).toBe('First ☃');
+      // Free text through the tsvector, and the fallback for text without words (☃: over the raw JSON).
+      expect(
+        (await store.search(filterFromQuery({ q: 'shell spawned' }), { limit: 50 })).events,
+      ).toHaveLength(stored);
+      expect(
+        (await store.search(filterFromQuery({ q: '☃' }), { limit: 50 })).events.map((e) => e.uuid),
+      ).toEqual([uuid]);
+      const page = await store.search({}, { limit: 50 });
+      expect(
+        page.events.every((e) => typeof e.uuid === 'string' && e.output_fields['user.name'] === 'root'),
+      ).toBe(true);
+    };
+    let store = await PostgresStore.open(url);
+    try {
+      const res = await store.insert([
+        alert({ at: new Date(now - 3 * HOUR), uuid, rule: 'First ☃' }),
+        alert({ at: new Date(now - 3 * HOUR), uuid, rule: 'Second' }),
+        alert({ at: new Date(now - HOUR) }),
+      ]);
+      expect(res.inserted).toHaveLength(2);
+      expect(res.duplicates).toEqual([uuid]);
+      const cols = await c.query(
+        `SELECT column_name FROM information_schema.columns WHERE table_name = 'events' AND column_name = 'raw'`,
+      );
+      expect(cols.rowCount).toBe(0);
+      const raws = await c.query(
+        'SELECT e.uuid, r.raw FROM events e JOIN event_raw r ON r.id = e.id ORDER BY e.ts',
+      );
+      expect(raws.rows.map((r) => [r.uuid, JSON.parse(r.raw).rule])).toEqual([
+        [uuid, 'First ☃'],
+        [res.inserted[1]!.uuid, 'Terminal shell in container'],
+      ]);
+      await check(store, 2);
+      // Retention deletes the raw rows with their events.
+      expect(await store.enforceRetention({ maxAgeMs: 2 * HOUR, maxEvents: 0 }, now * 1000)).toBe(1);
+      expect((await c.query('SELECT count(*)::int AS n FROM event_raw')).rows[0].n).toBe(1);
+      await store.close();
+
+      // The layout before event_raw: the raw alert inline in events.
+      await c.query(`
+        ALTER TABLE events ADD COLUMN raw TEXT;
+        UPDATE events e SET raw = r.raw FROM event_raw r WHERE r.id = e.id;
+        ALTER TABLE events ALTER COLUMN raw SET NOT NULL;
+        DROP TABLE event_raw;`);
+      store = await PostgresStore.open(url);
+      await store.insert([
+        alert({ at: new Date(now - 3 * HOUR), uuid, rule: 'First ☃' }),
+        alert({ at: new Date(now - 30 * 60_000) }),
+      ]);
+      await check(store, 3);
+      expect((await c.query('SELECT count(*)::int AS n FROM event_raw')).rows[0].n).toBe(0);
+      expect(await store.enforceRetention({ maxAgeMs: 0, maxEvents: 1 }, now * 1000)).toBe(2);
+      expect(await store.count({})).toBe(1);
+    } finally {
+      await store.close();
+      await c.end();
+    }
+  });
+
   it('retention removes tagged events and their tag counts, odd tag strings round-trip', async () => {
     const store = await PostgresStore.open(await fresh());
     try {
