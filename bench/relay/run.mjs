@@ -11,6 +11,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { benchAlert } from './alert.mjs';
+import { liteClient } from './http-lite.mjs';
 
 const here = new URL('.', import.meta.url).pathname;
 const root = new URL('../../', import.meta.url).pathname;
@@ -95,6 +96,22 @@ async function othersCpu() {
   return out;
 }
 
+/**
+ * Cores used per thread of the relay between two 'stats' answers: the main (intake) thread, the busiest other
+ * thread (the delivery thread when it runs) and the rest (libuv's fsyncs, V8's GC helpers, nats.js …).
+ */
+function threadShare(s0, s1, seconds) {
+  if (!s0?.threads || !s1?.threads) return undefined;
+  const d = Object.entries(s1.threads).map(([tid, c]) => [tid, c - (s0.threads[tid] ?? 0)]);
+  const main = d.find(([tid]) => tid === s1.mainTid)?.[1] ?? 0;
+  const others = d.filter(([tid]) => tid !== s1.mainTid).map(([, c]) => c).sort((a, b) => b - a);
+  const busiest = others[0] ?? 0;
+  const rest = others.slice(1).reduce((t, c) => t + c, 0);
+  if (process.env.BENCH_RELAY_THREADS) stage(`threads (CPU s): main ${main.toFixed(2)}, others ${others.filter((c) => c > 0).map((c) => c.toFixed(2)).join(' ')}`);
+  return { main: main / seconds, busiest: busiest / seconds, rest: rest / seconds };
+}
+const fmtThreads = (t) => (t ? `${t.main.toFixed(2)} / ${t.busiest.toFixed(2)} / ${t.rest.toFixed(2)}` : 'n/a');
+
 /** Closed loop: CONNECTIONS workers, each sends the next request when the previous one is answered. */
 async function closedLoop(port, phase, child) {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS, pipelining: 1 });
@@ -108,8 +125,9 @@ async function closedLoop(port, phase, child) {
   let cpu0;
   let main0;
   let oth0;
+  let s0;
   const cpuAt0 = sleep(WARMUP).then(async () => {
-    const s0 = await ask(child, 'stats');
+    s0 = await ask(child, 'stats');
     cpu0 = s0.cpuSeconds;
     main0 = s0.mainCpuSeconds;
     oth0 = await othersCpu();
@@ -137,6 +155,7 @@ async function closedLoop(port, phase, child) {
     loadgen: (oth1.loadgen - oth0.loadgen) / (DURATION / 1000),
     server: cpu / (DURATION / 1000),
     receivers: (oth1.receivers - oth0.receivers) / (DURATION / 1000),
+    threads: threadShare(s0, s1, DURATION / 1000),
   };
   // share of the process CPU spent on the main (JavaScript) thread; the rest is libuv (fsync), GC helpers, workers
   const mainShare = (s1.mainCpuSeconds - main0) / cpu;
@@ -144,9 +163,13 @@ async function closedLoop(port, phase, child) {
   return { rate: ok / (DURATION / 1000), ok, bad, cpu, mainShare, share, perCpu: ok / cpu, p50: pct(lat, 50), p99: pct(lat, 99) };
 }
 
-/** Open loop: RATE requests per second for DURATION, whatever the answers take. */
+/**
+ * Open loop: RATE requests per second for DURATION, whatever the answers take. The client is http-lite.mjs
+ * (raw sockets, 64 keep-alive connections): undici's client cost 70–80 µs per request here, 0.4 of the two
+ * cores at 5,000/s taken from the relay whose latency this loop measures.
+ */
 async function openLoop(port, phase) {
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 64, pipelining: 1 });
+  const pool = liteClient(port, 64);
   const lat = [];
   let ok = 0;
   let bad = 0;
@@ -158,19 +181,17 @@ async function openLoop(port, phase) {
     while (sent < due) {
       sent++;
       const t0 = now();
-      const p = pool
-        .request({ path: '/', method: 'POST', body: alertBody(phase), headers: { 'content-type': 'application/json' } })
-        .then(async (res) => {
-          await res.body.dump();
-          lat.push(now() - t0);
-          if (res.statusCode === 200) ok++;
-          else bad++;
-        })
-        .catch(() => bad++)
-        .finally(() => inflight.delete(p));
+      const p = pool.post(alertBody(phase)).then((status) => {
+        lat.push(now() - t0);
+        if (status === 200) ok++;
+        else bad++;
+        inflight.delete(p);
+      });
       inflight.add(p);
     }
-    await new Promise((r) => setImmediate(r));
+    // paced by a 1 ms timer, not setImmediate: spinning on setImmediate kept a whole core busy in the load
+    // generator (0.74 of the 2 cores at 5,000/s), taken from the relay and the receivers it measures
+    await sleep(1);
   }
   await Promise.all(inflight);
   await pool.close();
@@ -216,7 +237,7 @@ try {
       LISTENPORT: '0',
       SPOOL_DIR: join(spoolDir, 'spool'),
       WEBHOOK_ADDRESS: SINKS_ON.has('webhook') ? `http://127.0.0.1:${sinks.info.webhookPort}/` : '',
-      WEBHOOK_MAXCONCURRENTREQUESTS: '32',
+      WEBHOOK_MAXCONCURRENTREQUESTS: process.env.BENCH_WEBHOOK_CONCURRENCY ?? '32',
       NATS_HOSTPORT: SINKS_ON.has('nats') ? `nats://127.0.0.1:${natsPort}` : '',
       FILE_PATH: SINKS_ON.has('file') ? fileOut : '',
       PEREGRINE_LOG_LEVEL: 'error',
@@ -226,7 +247,8 @@ try {
     others = receivers;
     stage(`relay (${tag}): closed loop`);
     const cpuStart = (await ask(relay.child, 'stats')).cpuSeconds;
-    const r = await closedLoop(relay.info.port, 'throughput', relay.child);
+    // diagnostic: BENCH_RELAY_CLOSED=0 skips the saturation run (e.g. to profile only the open loop)
+    const r = process.env.BENCH_RELAY_CLOSED === '0' ? { rate: Number.NaN, perCpu: Number.NaN } : await closedLoop(relay.info.port, 'throughput', relay.child);
     const st = await ask(relay.child, 'stats');
     stage(`relay (${tag}) ${Math.round(r.rate)}/s (${r.bad} not 200), ${st.fsyncs} fsyncs; waiting for sinks to drain`);
     // let the sinks drain the backlog of the saturation run before measuring latency
@@ -241,7 +263,19 @@ try {
     r.cycleCpuPerKAlert = (cycleCpu / Math.max(1, st.lastSeq)) * 1000;
     await ask(sinks.child, 'reset');
     stage(`relay (${tag}): open loop at ${RATE}/s`);
+    const os0 = await ask(relay.child, 'stats');
+    const oo0 = await othersCpu();
     const o = await openLoop(relay.info.port, 'latency');
+    const os1 = await ask(relay.child, 'stats');
+    const oo1 = await othersCpu();
+    const secs = DURATION / 1000;
+    o.share = {
+      loadgen: (oo1.loadgen - oo0.loadgen) / secs,
+      server: (os1.cpuSeconds - os0.cpuSeconds) / secs,
+      receivers: (oo1.receivers - oo0.receivers) / secs,
+      threads: threadShare(os0, os1, secs),
+    };
+    o.fsyncs = os1.fsyncs - os0.fsyncs;
     await sleep(1500);
     const rep = (await ask(sinks.child, 'report')).report;
     const st2 = await ask(relay.child, 'stats');
@@ -254,7 +288,8 @@ try {
   // 2. the relay on the real disk (the figure that counts), 3. the same with the spool on tmpfs (diagnostic:
   // the relay's own cost without the disk flush)
   const disk = await relayRun(work, 'spool on disk');
-  const shm = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/peregrine-bench-relay-') : undefined;
+  // diagnostic: BENCH_RELAY_TMPFS=0 skips the tmpfs run
+  const shm = existsSync('/dev/shm') && process.env.BENCH_RELAY_TMPFS !== '0' ? mkdtempSync('/dev/shm/peregrine-bench-relay-') : undefined;
   const mem = shm ? await relayRun(shm, 'spool on tmpfs') : undefined;
   // 4. the scale-out bus: intake acknowledges after JetStream stored the alert; sinks read shared consumers
   const busDir = mkdtempSync(join(tmpdir(), 'peregrine-bench-relay-bus-'));
@@ -306,21 +341,26 @@ try {
     console.log(`| ${label} | ${Math.round(x.r.rate)} | ${(x.r.rate / b.rate).toFixed(2)} | ${Math.round(x.r.perCpu)} (${(x.r.perCpu / b.perCpu).toFixed(2)}) | ${f(x.r.cycleCpuPerKAlert * 1000)} | ${f(x.r.p50)} | ${f(x.r.p99)} | ${x.st.fsyncs} fsyncs for ${x.st.lastSeq} alerts, mean fsync ${fsyncMean(x.st)} ms; main thread ${Number.isFinite(x.r.mainShare) ? Math.round(x.r.mainShare * 100) : '?'} % of the process CPU in the closed loop |`);
   }
   console.log(`\nwhere the ${cpus().length} cores went during each closed loop (cores busy, averaged over the window)`);
-  console.log('| server | load generator | server process | sink receivers (webhook + NATS subscriber, nats-server) |');
-  console.log('|---|---|---|---|');
+  console.log('| server | load generator | server process | of which main / busiest other (delivery) / other threads | sink receivers (webhook + NATS subscriber, nats-server) |');
+  console.log('|---|---|---|---|---|');
   for (const [label, x] of [['baseline', { r: b }], ['relay: spool on disk', disk], ['relay: spool on tmpfs', mem], ['relay: JetStream bus', bus]]) {
     if (!x?.r.share) continue;
     const c = x.r.share;
-    console.log(`| ${label} | ${c.loadgen.toFixed(2)} | ${c.server.toFixed(2)} | ${c.receivers.toFixed(2)} |`);
+    console.log(`| ${label} | ${c.loadgen.toFixed(2)} | ${c.server.toFixed(2)} | ${fmtThreads(c.threads)} | ${c.receivers.toFixed(2)} |`);
+  }
+  for (const [label, x] of [['relay: spool on disk', disk], ['relay: spool on tmpfs', mem], ['relay: JetStream bus', bus]]) {
+    if (!x?.o.share) continue;
+    const c = x.o.share;
+    console.log(`| ${label}, open loop at ${RATE}/s | ${c.loadgen.toFixed(2)} | ${c.server.toFixed(2)} | ${fmtThreads(c.threads)} | ${c.receivers.toFixed(2)} |`);
   }
   console.log(`\nopen loop at ${RATE} alerts/s for ${DURATION / 1000} s (latency = sender clock → receiver)`);
-  console.log('| relay | sent | 200 | intake p50 ms | intake p99 ms | webhook p50 / p99 ms | nats p50 / p99 ms | file lines |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('| relay | sent | 200 | fsyncs | intake p50 ms | intake p99 ms | webhook p50 / p99 ms | nats p50 / p99 ms | file lines |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const [label, x] of [['spool on disk', disk], ['spool on tmpfs', mem], ['JetStream bus', bus]]) {
     if (!x) continue;
     const L = x.rep.latency;
     console.log(
-      `| ${label} | ${x.o.sent} | ${x.o.ok} | ${f(x.o.p50)} | ${f(x.o.p99)} | ${f(pct(L.webhook, 50))} / ${f(pct(L.webhook, 99))} (${L.webhook.length}) | ${f(pct(L.nats, 50))} / ${f(pct(L.nats, 99))} (${L.nats.length}) | ${x.fileLines} of ${x.st2.lastSeq} |`,
+      `| ${label} | ${x.o.sent} | ${x.o.ok} | ${x.o.fsyncs} | ${f(x.o.p50)} | ${f(x.o.p99)} | ${f(pct(L.webhook, 50))} / ${f(pct(L.webhook, 99))} (${L.webhook.length}) | ${f(pct(L.nats, 50))} / ${f(pct(L.nats, 99))} (${L.nats.length}) | ${x.fileLines} of ${x.st2.lastSeq} |`,
     );
   }
   console.log(`\nfuzz: ${fuzzCases} random bodies, ${fuzzAccepted} alerts accepted, ${fuzzUnexpected} unexpected errors\n`);
