@@ -27,10 +27,14 @@ export class SharedSpoolState {
     if (!buffer) Atomics.store(this.seqs, MIN_CURSOR, -1n);
   }
 
-  /** Writer: records up to `visible` are written, up to `last` are durable; wakes waiting readers. */
+  /**
+   * Writer: records up to `visible` are written, up to `last` are durable. Wakes waiting readers only when
+   * `visible` moved: they wait for new records, and a wake-up costs a thread hand-off (the writer publishes
+   * after every write and again after its fsync).
+   */
   publish(visible: number, last: number): void {
-    Atomics.store(this.seqs, VISIBLE, BigInt(visible));
     Atomics.store(this.seqs, LAST, BigInt(last));
+    if (Atomics.exchange(this.seqs, VISIBLE, BigInt(visible)) === BigInt(visible)) return;
     Atomics.add(this.gen, 0, 1);
     Atomics.notify(this.gen, 0);
   }

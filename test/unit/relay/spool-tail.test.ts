@@ -78,6 +78,23 @@ describe('spool tail (delivery thread reader)', () => {
     spool.close();
   });
 
+  it('publishing only a new durable end updates it without waking readers; a new visible end wakes them', async () => {
+    const shared = new SharedSpoolState();
+    shared.publish(5, 3);
+    let woke = false;
+    const w = shared.waitFor(5).then(() => {
+      woke = true;
+    });
+    shared.publish(5, 5); // the fsync of what readers already see
+    expect(shared.last).toBe(5);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(woke).toBe(false);
+    shared.publish(6, 5);
+    await w;
+    expect(woke).toBe(true);
+    expect(shared.visible).toBe(6);
+  });
+
   it('shares one parse between readers, and serves a reader behind its memory from the files', async () => {
     const { spool, tail } = setup(8192, undefined, 10);
     await spool.append(Array.from({ length: 5 }, (_, k) => j(k)));
