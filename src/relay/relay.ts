@@ -71,6 +71,34 @@ export class Relay {
     for (const w of this.config.warnings) this.log.warn(w);
     const bc = this.config.bus;
     if (bc.type === 'jetstream') {
+      const busScript = this.config.delivery.workerThread ? deliveryWorkerScript() : undefined;
+      if (busScript) {
+        // this thread publishes; the delivery thread has its own connection and the sinks' consumers,
+        // created before it reports ready (so before the intake listens)
+        try {
+          this.bus = await JetStreamBus.open(bc, this.log.child('bus'));
+        } catch (e) {
+          throw new ConfigError((e as Error).message);
+        }
+        this.shared = new SharedSpoolState();
+        try {
+          this.thread = await DeliveryThread.start(
+            this.config,
+            this.spoolDir,
+            this.shared,
+            this.log,
+            busScript,
+          );
+        } catch (e) {
+          await this.bus.close();
+          throw e;
+        }
+        const thread = this.thread;
+        this.metrics.registry.remote = () => thread.metricsJson();
+        this.pipelinesStarted = true;
+        await this.listen();
+        return;
+      }
       this.host = await DeliveryHost.create(this.config, this.metrics, this.log);
       try {
         this.bus = await JetStreamBus.open(bc, this.log.child('bus'));

@@ -1,14 +1,17 @@
 /**
- * The delivery thread (`delivery.workerthread`, on by default with the local spool): loads the same
- * config, creates the sinks, and runs every sink pipeline against a SpoolTail of the spool the intake
- * thread writes. It runs at a lower CPU priority (`delivery.nice`), so under overload the intake keeps
- * accepting and the spool absorbs the difference; otherwise the two threads use two cores.
+ * The delivery thread (`delivery.workerthread`, on by default): loads the same config, creates the sinks,
+ * and runs every sink pipeline against a SpoolTail of the spool the intake thread writes — or, with
+ * `bus.type: jetstream`, against the sinks' JetStream consumers over this thread's own NATS connection
+ * (created before it reports ready, so the intake never publishes an alert no consumer covers). It runs at
+ * a lower CPU priority (`delivery.nice`), so under overload the intake keeps accepting and the spool (or
+ * the stream) absorbs the difference; otherwise the two threads use two cores.
  *
  * Messages: see DeliveryThread (main side) in relay.ts.
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger, LogLevel } from '../../common/log.js';
+import { JetStreamBus } from '../bus/jetstream.js';
 import { ConfigError } from '../config/load.js';
 import { type LoadOptions, loadRelayConfig } from '../config/relay-config.js';
 import { SINKS } from '../sinks/registry.js';
@@ -17,6 +20,7 @@ import { SharedSpoolState } from '../spool/shared.js';
 import { SpoolTail } from '../spool/tail.js';
 import { DeliveryHost } from './host.js';
 import { RelayMetrics } from './metrics.js';
+import type { CursorLike } from './pipeline.js';
 
 export interface DeliveryWorkerData {
   source: LoadOptions;
@@ -64,6 +68,7 @@ async function main(): Promise<void> {
   const metrics = new RelayMetrics({ defaultMetrics: false });
   let warning: string | undefined;
   let memoryRecords = 50_000;
+  let bus: JetStreamBus | undefined;
   try {
     const config = loadRelayConfig(SINKS, data.source);
     memoryRecords = config.spool.memoryRecords;
@@ -73,7 +78,19 @@ async function main(): Promise<void> {
       warning = `delivery.nice ${config.delivery.nice} not applied: ${(e as Error).message}`;
     }
     host = await DeliveryHost.create(config, metrics, log);
+    if (config.bus.type === 'jetstream') {
+      try {
+        bus = await JetStreamBus.open(config.bus, log.child('bus'));
+      } catch (e) {
+        throw new ConfigError((e as Error).message);
+      }
+      // cursors are the consumers' acks; dead letters stay local (spool.dir/deadletter)
+      const acks: CursorLike = { load: () => 0, save: async () => undefined, saveSync: () => undefined };
+      const b = bus;
+      await host.start((name) => b.source(name), acks, new DeadLetter(data.spoolDir));
+    }
   } catch (e) {
+    await bus?.close().catch(() => undefined);
     post({ type: 'fatal', message: (e as Error).message, config: e instanceof ConfigError });
     return;
   }
@@ -81,6 +98,7 @@ async function main(): Promise<void> {
   let publisher: NodeJS.Timeout | undefined;
   port.on('message', (m: ToWorker) => {
     if (m.type === 'start') {
+      if (bus) return; // the bus's pipelines started before 'ready'
       tail = new SpoolTail(data.spoolDir, shared, m.startSeq, memoryRecords);
       const t = tail;
       void host
@@ -99,6 +117,8 @@ async function main(): Promise<void> {
       if (publisher) clearInterval(publisher);
       void host
         .close()
+        .catch(() => undefined)
+        .then(() => bus?.close())
         .catch(() => undefined)
         .then(() => {
           tail?.close();
