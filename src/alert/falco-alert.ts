@@ -30,6 +30,26 @@ export interface FalcoAlert {
   count?: number;
 }
 
+/**
+ * Every top-level key of the contract above, in the alphabetical order `alertToJson` writes them. Fast
+ * serialisers that write these keys in this order check an alert against it and fall back to
+ * `alertToJson` when it carries anything else.
+ */
+export const ALERT_KEYS: ReadonlySet<string> = new Set([
+  'cluster',
+  'count',
+  'hostname',
+  'message',
+  'output',
+  'output_fields',
+  'priority',
+  'rule',
+  'source',
+  'tags',
+  'time',
+  'uuid',
+]);
+
 export type OutputFieldValue = string | number | boolean | null | Array<string | number | boolean>;
 
 /** Serialise an alert the way Falco does: keys in alphabetical order, one line. */

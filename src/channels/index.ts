@@ -5,7 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import type { AgentConfig } from '../agent/config.js';
-import { alertToJson, type FalcoAlert } from '../alert/falco-alert.js';
+import { ALERT_KEYS, alertToJson, type FalcoAlert } from '../alert/falco-alert.js';
 import type { Logger } from '../common/log.js';
 import { fileChannel } from './file.js';
 import { httpChannel } from './http.js';
@@ -36,7 +36,7 @@ export function renderAlert(
   if (!cfg.json_output) return alert.output ?? alert.message ?? '';
   const src = alert as unknown as Record<string, unknown>;
   for (const k in src) {
-    if (!KNOWN.has(k)) {
+    if (!ALERT_KEYS.has(k)) {
       // a key this fast path does not know: take the generic (sorting) serializer
       const a: FalcoAlert = { ...alert };
       if (!cfg.json_include_output_property) delete a.output;
@@ -66,21 +66,6 @@ export function renderAlert(
   put('uuid', alert.uuid);
   return `${out}}`;
 }
-
-const KNOWN = new Set([
-  'cluster',
-  'count',
-  'hostname',
-  'message',
-  'output',
-  'output_fields',
-  'priority',
-  'rule',
-  'source',
-  'tags',
-  'time',
-  'uuid',
-]);
 
 export function createChannels(cfg: AgentConfig, log: Logger): Channel[] {
   const out: Channel[] = [];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { alertToJson } from '../../alert/falco-alert.js';
+import { ALERT_KEYS, alertToJson } from '../../alert/falco-alert.js';
 import { type PriorityLevel, parsePriority, priorityName } from '../../alert/priority.js';
 import type { StoredEvent } from './types.js';
 
@@ -137,24 +137,8 @@ export function normalizeAlert(input: unknown): EventRow {
   return new Row(event, raw, ts, priority, fields);
 }
 
-/** Keys of the alert JSON (Falco's, plus uuid, cluster and count), alphabetical. */
-const KNOWN_KEYS = new Set([
-  'cluster',
-  'count',
-  'hostname',
-  'message',
-  'output',
-  'output_fields',
-  'priority',
-  'rule',
-  'source',
-  'tags',
-  'time',
-  'uuid',
-]);
-
 function knownKeysOnly(a: Record<string, unknown>): boolean {
-  for (const k in a) if (!KNOWN_KEYS.has(k) || !Object.hasOwn(a, k)) return false;
+  for (const k in a) if (!ALERT_KEYS.has(k) || !Object.hasOwn(a, k)) return false;
   return true;
 }
 
