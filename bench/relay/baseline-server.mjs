@@ -1,20 +1,8 @@
 // Baseline: a bare node:http server that reads the body, JSON-parses it and answers 200.
 import http from 'node:http';
+import { bareJsonHandler } from './common.mjs';
 
-const server = http.createServer((req, res) => {
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    try {
-      JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(200);
-      res.end();
-    } catch {
-      res.writeHead(400);
-      res.end('bad json\n');
-    }
-  });
-});
+const server = http.createServer(bareJsonHandler);
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
 process.on('message', (m) => {

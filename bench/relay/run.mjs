@@ -6,11 +6,11 @@
 // 5,000 alerts/s; then a larger fuzz run of the intake parser. Ends with BENCH-RESULT lines.
 import { spawn, fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { benchAlert } from './alert.mjs';
+import { ask, freePort, waitTcp } from './common.mjs';
 import { liteClient } from './http-lite.mjs';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -34,27 +34,6 @@ const pct = (arr, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-async function waitTcp(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
-      const c = net.connect(port, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), r(true)));
-      c.once('error', () => r(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`nothing on port ${port}`);
-}
 function forkReady(file, env = {}, execArgv = []) {
   const child = fork(join(here, file), { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
@@ -62,12 +41,6 @@ function forkReady(file, env = {}, execArgv = []) {
     child.once('exit', (c) => reject(new Error(`${file} exited ${c}`)));
   });
 }
-const ask = (child, msg) =>
-  new Promise((resolve) => {
-    child.once('message', resolve);
-    child.send(msg);
-  });
-
 let counter = 0;
 function alertBody(phase) {
   counter++;

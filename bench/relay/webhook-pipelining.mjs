@@ -8,15 +8,8 @@ import { Agent, Pool, request } from 'undici';
 
 if (process.argv[2] === 'receiver') {
   const { createServer } = await import('node:http');
-  const srv = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(200);
-      res.end();
-    });
-  });
+  const { bareJsonHandler } = await import('./common.mjs');
+  const srv = createServer(bareJsonHandler);
   srv.keepAliveTimeout = 60_000;
   srv.listen(0, '127.0.0.1', () => process.send(srv.address().port));
 } else {

@@ -12,6 +12,7 @@ import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchAlert } from '../alert.mjs';
+import { ask, bareJsonHandler, parseBuilds } from '../common.mjs';
 
 const N = Number(process.env.MICRO_REQUESTS ?? 10000);
 const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 5);
@@ -20,15 +21,7 @@ const CONNECTIONS = 32;
 if (process.argv[2] === '--child') {
   let handler;
   if (process.argv[3] === 'baseline') {
-    handler = (req, res) => {
-      const chunks = [];
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
-        JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        res.writeHead(200);
-        res.end();
-      });
-    };
+    handler = bareJsonHandler;
   } else {
     const url = pathToFileURL(`${resolve(process.argv[3])}/`).href;
     const { createIntakeHandler } = await import(new URL('relay/intake/server.js', url).href);
@@ -56,18 +49,8 @@ if (process.argv[2] === '--child') {
 } else {
   const { Pool } = await import('undici');
   const args = process.argv.slice(2);
-  const builds = [{ label: 'baseline: bare node:http + JSON.parse', dir: 'baseline' }].concat(
-    (args.length ? args : ['current=dist']).map((a) => {
-      const [label, dir] = a.includes('=') ? a.split('=') : [a, a];
-      return { label, dir };
-    }),
-  );
+  const builds = [{ label: 'baseline: bare node:http + JSON.parse', dir: 'baseline' }].concat(parseBuilds(args));
   const self = fileURLToPath(import.meta.url);
-  const ask = (child, msg) =>
-    new Promise((res) => {
-      child.once('message', res);
-      child.send(msg);
-    });
   let counter = 0;
   const body = () => {
     counter++;

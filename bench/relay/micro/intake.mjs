@@ -11,6 +11,7 @@ import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchAlert } from '../alert.mjs';
+import { ask, parseBuilds } from '../common.mjs';
 
 const N = Number(process.env.MICRO_ALERTS ?? 20000);
 const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 7);
@@ -63,16 +64,8 @@ if (process.argv[2] === '--child') {
   process.send('ready');
 } else {
   const args = process.argv.slice(2);
-  const builds = (args.length ? args : ['current=dist']).map((a) => {
-    const [label, dir] = a.includes('=') ? a.split('=') : [a, a];
-    return { label, dir };
-  });
+  const builds = parseBuilds(args);
   const self = fileURLToPath(import.meta.url);
-  const ask = (child, msg) =>
-    new Promise((res) => {
-      child.once('message', res);
-      child.send(msg);
-    });
   for (const b of builds) {
     b.child = fork(self, ['--child', b.dir]);
     await new Promise((r) => b.child.once('message', r));

@@ -15,11 +15,11 @@ import { fork, spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchAlert } from '../alert.mjs';
+import { ask, freePort, parseBuilds, waitTcp } from '../common.mjs';
 
 const N = Number(process.env.MICRO_ALERTS ?? 10000);
 const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 5);
@@ -143,39 +143,18 @@ if (process.argv[2] === '--receiver') {
   process.send('ready');
 } else {
   const args = process.argv.slice(2);
-  const builds = (args.length ? args : ['current=dist']).map((a) => {
-    const [label, spec] = a.includes('=') ? a.split('=') : [a, a];
+  // `label=dir@N`: the build in dir with webhook.pipelining N
+  const builds = parseBuilds(args).map(({ label, dir: spec }) => {
     const [dir, pipelining] = spec.split('@');
     return { label, dir, pipelining, ms: {} };
   });
-  const ask = (child, msg) =>
-    new Promise((res) => {
-      child.once('message', res);
-      child.send(msg);
-    });
-  const freePort = () =>
-    new Promise((r) => {
-      const s = net.createServer();
-      s.listen(0, '127.0.0.1', () => {
-        const p = s.address().port;
-        s.close(() => r(p));
-      });
-    });
   const receiver = fork(self, ['--receiver']);
   const { port } = await new Promise((r) => receiver.once('message', r));
   let nats;
   const natsPort = await freePort();
   if (SINKS.includes('nats')) {
     nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      const up = await new Promise((r) => {
-        const c = net.connect(natsPort, '127.0.0.1');
-        c.once('connect', () => (c.destroy(), r(true)));
-        c.once('error', () => r(false));
-      });
-      if (up) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitTcp(natsPort);
   }
   try {
     for (const b of builds) {
