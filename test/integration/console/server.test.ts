@@ -6,6 +6,7 @@ import { Agent, fetch as ufetch } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configFromObject, loadConfig } from '../../../src/console/config.js';
 import { startConsole } from '../../../src/console/server/server.js';
+import { makeTestPki } from '../../harness/pki.js';
 import { waitFor } from '../../harness/servers.js';
 import { alert } from './fixtures.js';
 import { quietLog } from './helpers.js';
@@ -69,28 +70,10 @@ describe('peregrine console server', () => {
 
   it('serves HTTPS with Secure session cookies when tls is set', async () => {
     const dir = tmp();
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        join(dir, 'k.pem'),
-        '-out',
-        join(dir, 'c.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-      ],
-      { stdio: 'pipe' },
-    );
+    const pki = makeTestPki(dir);
     writeFileSync(
       join(dir, 'console.yaml'),
-      `listen_address: 127.0.0.1\nlisten_port: 0\nstore:\n  path: ${join(dir, 'c.db')}\ntls:\n  cert_file: ${join(dir, 'c.pem')}\n  key_file: ${join(dir, 'k.pem')}\n`,
+      `listen_address: 127.0.0.1\nlisten_port: 0\nstore:\n  path: ${join(dir, 'c.db')}\ntls:\n  cert_file: ${pki('server.crt')}\n  key_file: ${pki('server.key')}\n`,
     );
     const c = await startConsole(loadConfig(join(dir, 'console.yaml'), {}), quietLog, {
       env: { PEREGRINE_ADMIN_PASSWORD: 'tls-admin-pass' },
