@@ -65,6 +65,35 @@ describe('SQLite store: uuid dedup without a uuid index', () => {
     await b.close();
   });
 
+  it('tells apart uuids sharing the 4-digit FTS5 token and finds rows holding the whole-uuid token', async () => {
+    const path = dbPath();
+    const s = new SqliteStore(path);
+    // Twenty uuids with the same first four hex digits, so one uuid-token lookup yields them all.
+    const same = Array.from({ length: 20 }, () => `beef${randomUUID().slice(4)}`);
+    expect((await s.insert(same.map((uuid, i) => alert({ uuid, rule: `S${i}` })))).inserted).toHaveLength(20);
+    for (const [i, u] of same.entries()) expect((await s.get(u))?.rule).toBe(`S${i}`);
+    expect(await s.get(`beef${randomUUID().slice(4)}`)).toBeUndefined();
+    expect((await s.insert([alert({ uuid: same[3]! })])).duplicates).toEqual([same[3]]);
+    await s.close();
+
+    // A row indexed the way 0.0 did it (the whole uuid as one 32-digit token) is still found.
+    const db = new Database(path);
+    const u = same[7]!;
+    const id = (db.prepare('SELECT id FROM events WHERE uuid = ?').get(u) as { id: number }).id;
+    db.prepare('DELETE FROM events_fts WHERE rowid = ?').run(id);
+    db.prepare('INSERT INTO events_fts (rowid, text, uuid) VALUES (?, ?, ?)').run(
+      id,
+      'old row',
+      u.replaceAll('-', ''),
+    );
+    expect(db.prepare("SELECT v FROM events_fts_config WHERE k = 'automerge'").get()).toEqual({ v: 16 });
+    db.close();
+    const again = new SqliteStore(path);
+    expect((await again.get(u))?.rule).toBe('S7');
+    expect((await again.insert([alert({ uuid: u })])).duplicates).toEqual([u]);
+    await again.close();
+  });
+
   it('opens a database created with the earlier layout (UNIQUE uuid index) and keeps deduping', async () => {
     const path = dbPath();
     const old = new Database(path);
