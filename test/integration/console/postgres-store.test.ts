@@ -2,14 +2,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filterFromQuery } from '../../../src/console/store/filter.js';
 import { normalizeAlert } from '../../../src/console/store/normalize.js';
-import { PostgresStore, tsvectorLiteral } from '../../../src/console/store/postgres.js';
+import { BinaryArray, batchParams, PostgresStore } from '../../../src/console/store/postgres.js';
 import { startPostgres } from '../../harness/postgres.js';
 import type { RunningServer } from '../../harness/servers.js';
 import { alert } from './fixtures.js';
 
 const HOUR = 3_600_000;
 
-/** PostgreSQL-only behaviour: the tsvector built in Node, the tags migration, retention of tagged events. */
+/** PostgreSQL-only behaviour: the tsvector and batch arrays built in Node, the tags migration, retention of tagged events. */
 describe('postgres store specifics', () => {
   let server: RunningServer & { url: string };
   let admin: pg.Client;
@@ -30,19 +30,59 @@ describe('postgres store specifics', () => {
     await server?.stop();
   });
 
-  it("builds the same tsvector as to_tsvector('simple') for normalised text", async () => {
+  it("sends the same tsvector as to_tsvector('simple') in binary: words merged, positions capped, the server sorts", async () => {
+    const many = Array.from({ length: 16_500 }, (_, i) => `w${i}`).join(' ');
     const texts = [
       normalizeAlert(alert()).text,
-      normalizeAlert(alert({ output: 'Été à Zürich: 日本語 テスト ١٢٣; a a a b a' })).text,
+      normalizeAlert(alert({ output: 'Été à Zürich: 日本語 テスト ١٢٣; a a a b a 𝒳 z' })).text,
       normalizeAlert(alert({ output: `${'x'.repeat(3000)} after the long word` })).text,
-      // (A word repeated more than 255 times keeps 256 positions instead of 255: no effect on matching.)
+      'b a b c a',
+      // A word repeated more than 255 times keeps its first 255 positions.
+      `${'r '.repeat(300)}end`,
+      // Positions past 16383 are all 16383: "tail" once at 16383, "w1" at 2 and 16383.
+      `${many} tail tail w1`,
       '',
     ];
-    const r = await admin.query<{ same: boolean; t: string }>(
-      `SELECT to_tsvector('simple', t) = l::tsvector AS same, t FROM unnest($1::text[], $2::text[]) AS v (t, l)`,
-      [texts, texts.map(tsvectorLiteral)],
+    const bin = new BinaryArray(3614);
+    for (const t of texts) bin.tsvector(t);
+    const r = await admin.query<{ same: boolean; b: string }>(
+      `SELECT to_tsvector('simple', t) = b AS same, b::text AS b FROM unnest($1::text[], $2::tsvector[]) AS v (t, b)`,
+      [texts, bin.done()],
     );
-    expect(r.rows.filter((x) => !x.same).map((x) => x.t.slice(0, 60))).toEqual([]);
+    expect(r.rows.map((x) => x.same)).toEqual(texts.map(() => true));
+    expect(r.rows[3]!.b).toBe("'a':2,5 'b':1,3 'c':4");
+    expect(r.rows[5]!.b).toContain("'tail':16383");
+    expect(r.rows[5]!.b).toContain("'w1':2,16383");
+  });
+
+  it('sends batches as binary arrays that the server reads back unchanged', async () => {
+    const rows = [
+      normalizeAlert(alert({ rule: 'Ünïcode rule ☃', tags: ['a,b', 'q"uote', 'back\\slash', 'NULL'] })),
+      normalizeAlert(alert({ rule: 'x'.repeat(100), hostname: 'nul\u0000host', tags: [] })),
+      normalizeAlert(alert({ at: new Date(Date.UTC(1969, 11, 31, 23, 0, 0)), rule: 'lone \ud800' })),
+    ];
+    const p = batchParams(rows);
+    const r = await admin.query(
+      `SELECT uuid, ts::text AS ts, priority, rule, hostname, count, tags::text[] AS tags, raw
+       FROM unnest($1::text[], $2::int8[], $3::int2[], $4::text[], $5::text[], $6::text[], $7::text[],
+         $8::text[], $9::text[], $10::text[], $11::text[], $12::int4[], $13::tsvector[], $14::text[], $15::text[])
+         AS b (uuid, ts, priority, rule, source, hostname, cluster, container_id, container_name,
+           container_image, k8s_ns, count, search_tsv, tags, raw)`,
+      p,
+    );
+    expect(r.rows).toEqual(
+      rows.map((x) => ({
+        uuid: x.uuid,
+        ts: String(x.ts),
+        priority: x.priority,
+        rule: x.rule.replace('\ud800', '\ufffd'),
+        hostname: x.hostname.replace('\u0000', '\ufffd'),
+        count: x.count,
+        tags: x.tags.length ? x.tags : null,
+        raw: x.raw,
+      })),
+    );
+    expect(rows[2]!.ts).toBeLessThan(0);
   });
 
   it('migrates a database with the old event_tags table: tags move into events, filters and counts keep working', async () => {
