@@ -85,6 +85,71 @@ describe('postgres store specifics', () => {
     expect(rows[2]!.ts).toBeLessThan(0);
   });
 
+  it('stores each uuid once when batches repeat stored uuids, alone or concurrently, and counts each caller apart', async () => {
+    const url = await fresh();
+    const store = await PostgresStore.open(url);
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const now = Date.now();
+      const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+      const mk = (i: number) =>
+        alert({ uuid: id(i), at: new Date(now - HOUR - i * 1000), hostname: `h${i % 3}` });
+      // A first batch, in batch order: ids follow it (the newest-first order breaks ties on the id).
+      const first = await store.insert([0, 1, 2, 3].map(mk));
+      expect(first.inserted.map((e) => e.uuid)).toEqual([0, 1, 2, 3].map(id));
+      const order = await c.query('SELECT uuid FROM events ORDER BY id');
+      expect(order.rows.map((r) => r.uuid)).toEqual([0, 1, 2, 3].map(id));
+      // A batch holding stored uuids and a repeat of its own.
+      const second = await store.insert([4, 1, 5, 4, 3].map(mk));
+      expect(second.inserted.map((e) => e.uuid)).toEqual([4, 5].map(id));
+      expect(second.duplicates).toEqual([1, 4, 3].map(id));
+      // Overlapping batches at once, from another store (its own connections) and this one.
+      const other = await PostgresStore.open(url);
+      try {
+        const batches = [
+          [6, 7, 8, 9, 10, 11],
+          [9, 10, 11, 12, 13, 2],
+          [12, 13, 14, 15, 6],
+          [14, 15, 16, 17, 7],
+        ];
+        const res = await Promise.all(batches.map((b, k) => (k % 2 ? other : store).insert(b.map(mk))));
+        const got = res.flatMap((r) => r.inserted.map((e) => e.uuid));
+        expect(new Set(got).size).toBe(got.length);
+        expect([...got].sort()).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17].map(id));
+        res.forEach((r, k) => {
+          const mine = new Set(r.inserted.map((e) => e.uuid));
+          expect(r.duplicates.sort()).toEqual(
+            batches[k]!.map(id)
+              .filter((u) => !mine.has(u))
+              .sort(),
+          );
+        });
+      } finally {
+        await other.close();
+      }
+      const n = await c.query(
+        `SELECT (SELECT count(*)::int FROM events) AS e, (SELECT count(*)::int FROM event_raw r JOIN events e ON e.id = r.id) AS r,
+                (SELECT sum(n)::int FROM rollup WHERE dim = 'hostname') AS h`,
+      );
+      expect(n.rows[0]).toEqual({ e: 18, r: 18, h: 18 });
+      const byHost = await store.countBy(
+        { fromUs: (now - 10 * HOUR) * 1000, toUs: now * 1000 },
+        'hostname',
+        5,
+      );
+      expect(Object.fromEntries(byHost.rows.map((r) => [r.value, r.count]))).toEqual({ h0: 6, h1: 6, h2: 6 });
+      // The whole set again: all duplicates, nothing stored twice.
+      const again = await store.insert(Array.from({ length: 18 }, (_, i) => mk(i)));
+      expect(again.inserted).toEqual([]);
+      expect(again.duplicates).toHaveLength(18);
+      expect((await c.query('SELECT count(*)::int AS n FROM events')).rows[0].n).toBe(18);
+    } finally {
+      await store.close();
+      await c.end();
+    }
+  });
+
   it('migrates a database with the old event_tags table: tags move into events, filters and counts keep working', async () => {
     const url = await fresh();
     const now = Date.now();
