@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../../harness/servers.js';
+import { testDir } from '../../harness/tmpdir.js';
 import { type AgentProc, auditEvent, postEvents, startAgent, writeText } from './agent-process.js';
 
 // processes under a loaded machine: generous per-test limit (the waits inside are bounded)
@@ -122,9 +123,7 @@ describe('peregrine agent: audit webhook → rules → channels', () => {
 
 describe('peregrine agent: rule reload', () => {
   it('a broken rules file is refused and the running rules stay; a good one is taken', async () => {
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const rulesDir = mkdtempSync(join(tmpdir(), 'peregrine-rules-'));
+    const rulesDir = testDir('peregrine-rules');
     const rules = join(rulesDir, 'mine.yaml');
     const rule = (name: string) =>
       `- rule: ${name}\n  desc: test rule\n  condition: ka.verb = create and ka.target.resource = namespaces\n  output: ns %ka.target.name by %ka.user.name\n  priority: WARNING\n  source: k8s_audit\n`;
@@ -163,11 +162,9 @@ describe('peregrine agent: rule reload', () => {
   });
 
   it('refuses to start on a broken rules file, with the reason', async () => {
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
     const { spawnSync } = await import('node:child_process');
     const { BIN } = await import('./agent-process.js');
-    const d = mkdtempSync(join(tmpdir(), 'peregrine-bad-'));
+    const d = testDir('peregrine-bad');
     writeText(
       join(d, 'bad.yaml'),
       '- rule: X\n  desc: d\n  condition: ka.nosuchfield = 1\n  output: o\n  priority: WARNING\n  source: k8s_audit\n',

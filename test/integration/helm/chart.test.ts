@@ -16,8 +16,7 @@
  * breaks manifests on purpose to prove each rule fires.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -26,6 +25,7 @@ import { buildProgram } from '../../../src/cli/main.js';
 import { configFromObject as consoleConfigFromObject } from '../../../src/console/config.js';
 import { loadRelayConfig } from '../../../src/relay/config/relay-config.js';
 import { SINKS } from '../../../src/relay/sinks/registry.js';
+import { testDir } from '../../harness/tmpdir.js';
 import {
   containersOf,
   type Manifest,
@@ -438,7 +438,7 @@ describe('chart with relay.enabled=true and Slack set', () => {
 
 describe('chart options', () => {
   it('custom rules become a ConfigMap mounted at rules.d and listed after the image rules', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'peregrine-helm-'));
+    const dir = testDir('peregrine-helm');
     const values = join(dir, 'values.yaml');
     writeFileSync(
       values,
@@ -693,7 +693,7 @@ describe('the built CLI accepts the rendered configuration (peregrine … --chec
 
   /** Write the agent's ConfigMaps to a temp dir, mapping image paths to the repo and rules.d to the dir. */
   function agentFiles(ms: Manifest[]): string {
-    const dir = mkdtempSync(join(tmpdir(), 'peregrine-agent-cfg-'));
+    const dir = testDir('peregrine-agent-cfg');
     mkdirSync(join(dir, 'rules.d'));
     const rulesCm = ms.find((m) => m.obj.kind === 'ConfigMap' && nameOf(m.obj) === 'peregrine-agent-rules');
     for (const [f, text] of Object.entries((rulesCm?.obj.data as Record<string, string> | undefined) ?? {}))
@@ -734,7 +734,7 @@ describe('the built CLI accepts the rendered configuration (peregrine … --chec
   it('relay: the pod environment passes --check with the slack and console sinks', () => {
     const ms = render(RELAY_SLACK);
     const c = container(find(ms, 'Deployment', 'peregrine-relay'), 'relay');
-    const spool = mkdtempSync(join(tmpdir(), 'peregrine-relay-spool-'));
+    const spool = testDir('peregrine-relay-spool');
     const r = run([...(c.args as string[]), '--check'], { ...podEnv(ms, c), SPOOL_DIR: spool });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/listen 0\.0\.0\.0:2801/);
@@ -870,7 +870,7 @@ describe('the validator rejects broken manifests (each rule fires)', () => {
 
 describe('tools/helm-render behaves like helm template for the features it supports', () => {
   it('merges values: -f over values.yaml, --set over -f, typed --set, null deletes, escaped comma', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'peregrine-hr-'));
+    const dir = testDir('peregrine-hr');
     const chart = join(dir, 'c');
     const t = join(chart, 'templates');
     for (const d of [chart, t]) requireDir(d);
@@ -919,7 +919,7 @@ describe('tools/helm-render behaves like helm template for the features it suppo
   });
 
   it('required fails naming the message; invalid YAML output fails naming the template', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'peregrine-hr-'));
+    const dir = testDir('peregrine-hr');
     const chart = join(dir, 'c');
     requireDir(join(chart, 'templates'));
     writeFileSync(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: c\nversion: 0.1.0\n');
