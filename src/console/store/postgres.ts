@@ -251,7 +251,8 @@ const BATCH_ROWS = `unnest($1::text[], $2::int8[], $3::int2[], $4::text[], $5::t
     container_image, k8s_ns, count, search_tsv, tags, raw, n)`;
 const EVENT_COLS =
   'uuid, ts, priority, rule, source, hostname, cluster, container_id, container_name, container_image, k8s_ns, count, search_tsv, tags';
-const EVENT_VALUES = `uuid, ts, priority, rule, source, hostname, cluster, container_id, container_name, container_image, k8s_ns, count, search_tsv, tags::text[]`;
+/** EVENT_COLS as read from BATCH_ROWS (tags arrive as one text[] literal per row). */
+const EVENT_VALUES = EVENT_COLS.replace(/\btags$/, 'tags::text[]');
 
 /** The fifteen array parameters of BATCH_ROWS for `rows`. */
 export function batchParams(rows: EventRow[]): Buffer[] {
