@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../../src/console/store/sqlite.js';
+import { ftsPathFor, SqliteStore } from '../../../src/console/store/sqlite.js';
 import { UuidFilter } from '../../../src/console/store/uuid-filter.js';
 import { alert } from './fixtures.js';
 
@@ -67,7 +67,8 @@ describe('SQLite store: uuid dedup without a uuid index', () => {
 
   it('tells apart uuids sharing the 4-digit FTS5 token and finds rows holding the whole-uuid token', async () => {
     const path = dbPath();
-    const s = new SqliteStore(path);
+    // Whole-uuid tokens exist only in databases of the inline layout (text index in the events file).
+    const s = new SqliteStore(path, { layout: 'inline' });
     // Twenty uuids with the same first four hex digits, so one uuid-token lookup yields them all.
     const same = Array.from({ length: 20 }, () => `beef${randomUUID().slice(4)}`);
     expect((await s.insert(same.map((uuid, i) => alert({ uuid, rule: `S${i}` })))).inserted).toHaveLength(20);
@@ -110,6 +111,109 @@ describe('SQLite store: uuid dedup without a uuid index', () => {
     expect((await s.get(u))?.uuid).toBe(u);
     const page = await s.search({ text: 'layout shad' }, { limit: 10 });
     expect(page.events.map((e) => e.uuid)).toEqual([u]);
+    await s.close();
+  });
+});
+
+describe('SQLite store: the text index in its own file (split layout)', () => {
+  const ftsCount = (path: string, word: string): number => {
+    const db = new Database(ftsPathFor(path), { readonly: true });
+    const n = (
+      db.prepare('SELECT count(*) AS n FROM events_fts WHERE events_fts MATCH ?').get(word) as { n: number }
+    ).n;
+    db.close();
+    return n;
+  };
+  const mainCount = (path: string, table: string): number => {
+    const db = new Database(path, { readonly: true });
+    const n = (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    db.close();
+    return n;
+  };
+  const outputs = (word: string, n: number) =>
+    Array.from({ length: n }, (_, i) => alert({ uuid: randomUUID(), output: `${word} number ${i}` }));
+
+  it('puts new databases in two files and leaves databases of the inline layout as they are', async () => {
+    const path = dbPath();
+    const s = new SqliteStore(path);
+    await s.insert(outputs('alphaword', 3));
+    expect((await s.search({ text: 'alphaword' }, { limit: 10 })).events).toHaveLength(3);
+    await s.close();
+    expect(existsSync(ftsPathFor(path))).toBe(true);
+    expect(path.endsWith('console.db') && ftsPathFor(path).endsWith('console.fts.db')).toBe(true);
+    expect(mainCount(path, "sqlite_master WHERE name = 'events_fts'")).toBe(0);
+    expect(ftsCount(path, 'alphaword')).toBe(3);
+
+    const inline = dbPath();
+    const a = new SqliteStore(inline, { layout: 'inline' });
+    await a.insert(outputs('bravoword', 2));
+    await a.close();
+    const b = new SqliteStore(inline); // reopened without the option: still inline
+    expect((await b.search({ text: 'bravoword' }, { limit: 10 })).events).toHaveLength(2);
+    await b.close();
+    expect(existsSync(ftsPathFor(inline))).toBe(false);
+  });
+
+  it('writes on open the text-index rows a crash left out, and rebuilds a lost text-index file', async () => {
+    const path = dbPath();
+    const s = new SqliteStore(path);
+    const stored = await s.insert(outputs('crashword', 30));
+    await s.close();
+    // A crash after the events commit and before the text-index commit: rows 11–30 missing, their range in fts_todo.
+    const ids = new Database(path);
+    const all = (ids.prepare('SELECT id FROM events ORDER BY id').all() as { id: number }[]).map((r) => r.id);
+    ids.prepare('INSERT INTO fts_todo (lo, hi) VALUES (?, ?)').run(all[10], all[29]);
+    ids.close();
+    const fts = new Database(ftsPathFor(path));
+    fts.prepare('DELETE FROM events_fts WHERE rowid BETWEEN ? AND ?').run(all[10], all[29]);
+    fts.close();
+    expect(ftsCount(path, 'crashword')).toBe(10);
+
+    const again = new SqliteStore(path);
+    expect((await again.search({ text: 'crashword' }, { limit: 100 })).events).toHaveLength(30);
+    expect(mainCount(path, 'fts_todo')).toBe(0);
+    await again.close();
+
+    // The text-index file deleted (say, not copied with a backup): rebuilt from the events on open.
+    for (const f of ['', '-wal', '-shm']) rmSync(`${ftsPathFor(path)}${f}`, { force: true });
+    const rebuilt = new SqliteStore(path);
+    expect((await rebuilt.search({ text: 'crashword number' }, { limit: 100 })).events).toHaveLength(30);
+    const u = stored.inserted[7]!.uuid;
+    expect((await rebuilt.get(u))?.output).toBe('crashword number 7');
+    expect((await rebuilt.insert([alert({ uuid: u })])).duplicates).toEqual([u]);
+    await rebuilt.close();
+  });
+
+  it('removes deleted events from the text index', async () => {
+    const path = dbPath();
+    const s = new SqliteStore(path);
+    const old = new Date(Date.now() - 10 * 86_400_000);
+    await s.insert(Array.from({ length: 12 }, (_, i) => alert({ output: `oldword ${i}`, at: old })));
+    await s.insert(outputs('newword', 5));
+    expect(await s.enforceRetention({ maxAgeMs: 5 * 86_400_000, maxEvents: 0 }, Date.now() * 1000)).toBe(12);
+    expect(await s.count({ text: 'oldword' })).toBe(0);
+    await s.close();
+    expect(ftsCount(path, 'oldword')).toBe(0);
+    expect(ftsCount(path, 'newword')).toBe(5);
+    expect(mainCount(path, 'fts_gone')).toBe(0);
+  });
+
+  it('with the writer thread: dedups a uuid whose text-index rows are still being written; searches see answered inserts', async () => {
+    const built = new URL('../../../dist/console/store/sqlite.js', import.meta.url).pathname;
+    if (!existsSync(built)) throw new Error(`${built} missing: run npm run build first`);
+    const mod = (await import(built)) as { SqliteStore: typeof SqliteStore };
+    const s = new mod.SqliteStore(dbPath(), { writerThread: true });
+    expect(s.threaded && s.splitText).toBe(true);
+    // A large first batch keeps the text-index thread busy while the writer takes the second.
+    const big = outputs('bigword', 3000);
+    const u = big[2999]!.uuid!;
+    const [first, second] = await Promise.all([s.insert(big), s.insert([alert({ uuid: u })])]);
+    expect(first.inserted).toHaveLength(3000);
+    expect(second.duplicates).toEqual([u]);
+    // Ten batches in flight; each answer may come before the text index has it, the search may not.
+    await Promise.all(Array.from({ length: 10 }, () => s.insert(outputs('burstword', 400))));
+    expect(await s.count({ text: 'burstword' })).toBe(4000);
+    expect((await s.get(u))?.uuid).toBe(u);
     await s.close();
   });
 });
