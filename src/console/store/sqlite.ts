@@ -436,7 +436,8 @@ export class SqliteStore extends SqlStore {
         this.indexer.on('message', (m: { lo?: number; error?: string }) => {
           if (m.lo !== undefined) this.indexed(m.lo, m.error);
         });
-        this.indexer.on('error', (e) => this.failAll(e));
+        this.indexer.on('error', () => this.indexerLost());
+        this.indexer.on('exit', () => this.indexerLost());
         this.indexer.unref();
       }
       this.writer = new Worker(script, { workerData: { path, port }, transferList: port ? [port] : [] });
@@ -453,13 +454,13 @@ export class SqliteStore extends SqlStore {
           callers.forEach((p, i) => {
             p.resolve(m.done?.[i] ?? []);
           });
-        else if (this.indexing.size < MAX_INDEX_LAG) {
+        else if (!this.indexer || this.indexing.size < MAX_INDEX_LAG) {
           // Stored: answer now. Text searches and uuid lookups wait for the text index to catch up
           // (textCaughtUp), so a search right after the answer still sees these events.
           callers.forEach((p, i) => {
             p.resolve(m.done?.[i] ?? []);
           });
-          this.indexing.set(m.lo, { callers: [], done: [] });
+          if (this.indexer) this.indexing.set(m.lo, { callers: [], done: [] });
         } else this.indexing.set(m.lo, { callers, done: m.done ?? [] }); // text index behind: hold the answer
         if (m.lo !== undefined && this.indexedEarly.has(m.lo)) {
           const error = this.indexedEarly.get(m.lo);
@@ -507,6 +508,21 @@ export class SqliteStore extends SqlStore {
       if (w.upTo < oldest) w.resolve();
       else this.textWaiters.push(w);
     }
+  }
+
+  /**
+   * The text-index thread died: answer everyone waiting for it (their events are stored) and stop
+   * waiting for it; the ranges it did not write stay in fts_todo and are indexed on the next open.
+   */
+  private indexerLost(): void {
+    if (!this.indexer) return;
+    this.indexer = undefined;
+    for (const t of this.indexing.values())
+      t.callers.forEach((p, i) => {
+        p.resolve(t.done[i] ?? []);
+      });
+    this.indexing.clear();
+    this.wakeTextWaiters();
   }
 
   private failAll(e: Error): void {
@@ -792,7 +808,10 @@ export class SqliteStore extends SqlStore {
       await this.writer.terminate();
       this.writer = undefined;
     }
-    for (const w of [this.indexer, this.checkpointer]) {
+    const workers = [this.indexer, this.checkpointer];
+    this.indexer = undefined;
+    this.checkpointer = undefined;
+    for (const w of workers) {
       if (!w) continue;
       w.ref(); // wait for its answer even if nothing else keeps the process alive
       await new Promise<void>((resolve) => {
@@ -802,8 +821,6 @@ export class SqliteStore extends SqlStore {
       });
       await w.terminate();
     }
-    this.indexer = undefined;
-    this.checkpointer = undefined;
     this.db.close();
   }
 }

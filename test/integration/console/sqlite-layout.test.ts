@@ -216,4 +216,23 @@ describe('SQLite store: the text index in its own file (split layout)', () => {
     expect((await s.get(u))?.uuid).toBe(u);
     await s.close();
   });
+
+  it('with the writer thread: keeps answering when the text-index thread dies, and indexes what it missed on the next open', async () => {
+    const built = new URL('../../../dist/console/store/sqlite.js', import.meta.url).pathname;
+    const mod = (await import(built)) as { SqliteStore: typeof SqliteStore };
+    const path = dbPath();
+    const s = new mod.SqliteStore(path, { writerThread: true });
+    await s.insert(outputs('beforeloss', 5));
+    expect(await s.count({ text: 'beforeloss' })).toBe(5);
+    await (s as unknown as { indexer: { terminate(): Promise<number> } }).indexer.terminate();
+    expect((await s.insert(outputs('afterloss', 7))).inserted).toHaveLength(7);
+    expect(await s.count({})).toBe(12);
+    expect(await s.count({ text: 'afterloss' })).toBe(0); // answered without waiting for the dead thread
+    await s.close();
+    expect(mainCount(path, 'fts_todo')).toBeGreaterThan(0);
+    const again = new SqliteStore(path);
+    expect(await again.count({ text: 'afterloss' })).toBe(7);
+    expect(mainCount(path, 'fts_todo')).toBe(0);
+    await again.close();
+  });
 });
