@@ -24,6 +24,9 @@ const N = Number(process.env.PEREGRINE_BENCH_CONSOLE_EVENTS ?? 1_000_000);
 const STORES = (process.env.PEREGRINE_BENCH_CONSOLE_STORES ?? 'sqlite,postgres').split(',').filter(Boolean);
 const BATCH = 1000;
 const REPS = Number(process.env.PEREGRINE_BENCH_CONSOLE_REPS ?? 30);
+// Batched requests in flight during the seeding (the API answers a batch once its transaction
+// commits; the SQLite store runs parsing, the insert and the text index as a 3-stage pipeline).
+const INFLIGHT = Number(process.env.PEREGRINE_BENCH_CONSOLE_INFLIGHT ?? 4);
 const INGEST_TOKEN = 'bench-ingest-token-0123456789';
 const log = createLogger('bench', { write: () => {} });
 
@@ -82,8 +85,8 @@ async function benchStore(kind) {
       w.once('error', reject);
     });
 
-  // Batched ingest through the API: POST arrays of 1000, two requests in flight.
-  const seeded = await client({ from: direct, to: N, concurrency: 2 });
+  // Batched ingest through the API: POST arrays of 1000, INFLIGHT requests in flight.
+  const seeded = await client({ from: direct, to: N, concurrency: INFLIGHT });
   out.batchedIngest = seeded.sent / seeded.seconds;
   process.stderr.write(`[${kind}] seeded ${N} events (${fmt(out.batchedIngest, 0)}/s via API)\n`);
 
