@@ -19,8 +19,10 @@ const write = db.transaction((args: unknown[]) => replace(args));
 port.on('message', (m: FtsWork) => {
   try {
     write.immediate(m.args);
-    port.postMessage({ indexed: m.lo });
+    // The callers first: if this thread dies between the two, the writer still holds the work and
+    // sends it to the next text-index thread (written twice, acknowledged twice: harmless).
     parentPort!.postMessage({ lo: m.lo });
+    port.postMessage({ indexed: m.lo });
   } catch (e) {
     parentPort!.postMessage({ lo: m.lo, error: (e as Error).message });
   }

@@ -183,6 +183,9 @@ const FTS_AUTOMERGE = 16;
  */
 const MAX_INDEX_LAG = 4;
 
+/** Text-index thread restarts allowed within a minute before the store stops using it (see indexerLost). */
+const INDEXER_RESTARTS = 5;
+
 type Caller = { resolve: (done: string[]) => void; reject: (e: Error) => void };
 
 /** Which thread a store object serves: the API's, the writer thread's or the text-index thread's. */
@@ -223,6 +226,8 @@ export class SqliteStore extends SqlStore {
   private inFlight: Caller[] = [];
   /** Transactions stored by the writer whose text-index rows are being written, by first id. */
   private indexing = new Map<number, { callers: Caller[]; done: string[][] }>();
+  /** First id of the writer's latest transaction with text-index rows. */
+  private lastLo = 0;
   /** Text-index acknowledgements that arrived before the writer's own answer. */
   private indexedEarly = new Map<number, string | undefined>();
   /** Writer thread: uuids stored whose text-index rows (which uuid lookups read) are not written yet. */
@@ -423,23 +428,9 @@ export class SqliteStore extends SqlStore {
     }
     const script = new URL('./sqlite-writer.js', import.meta.url);
     if (opts.writerThread && this.role === 'main' && path !== ':memory:' && existsSync(script)) {
-      let port: MessagePort | undefined;
-      if (this.splitText) {
-        // The writer hands each transaction's FTS5 rows straight to the text-index thread,
-        // which acknowledges to the writer (todo row, uuid lookups) and to us (the callers).
-        const ch = new MessageChannel();
-        port = ch.port1;
-        this.indexer = new Worker(new URL('./sqlite-indexer.js', import.meta.url), {
-          workerData: { ftsPath: ftsPathFor(path), port: ch.port2 },
-          transferList: [ch.port2],
-        });
-        this.indexer.on('message', (m: { lo?: number; error?: string }) => {
-          if (m.lo !== undefined) this.indexed(m.lo, m.error);
-        });
-        this.indexer.on('error', () => this.indexerLost());
-        this.indexer.on('exit', () => this.indexerLost());
-        this.indexer.unref();
-      }
+      // The writer hands each transaction's FTS5 rows straight to the text-index thread,
+      // which acknowledges to us (the callers) and to the writer (todo row, uuid lookups).
+      const port = this.splitText ? this.startIndexer() : undefined;
       this.writer = new Worker(script, { workerData: { path, port }, transferList: port ? [port] : [] });
       // Checkpoints run on their own thread; the writer checkpoints itself only past 50 000 WAL pages.
       this.checkpointer = new Worker(new URL('./sqlite-checkpointer.js', import.meta.url), {
@@ -450,22 +441,21 @@ export class SqliteStore extends SqlStore {
         const callers = this.inFlight;
         this.inFlight = [];
         if (m.error !== undefined) for (const p of callers) p.reject(new Error(m.error));
-        else if (m.lo === undefined)
-          callers.forEach((p, i) => {
-            p.resolve(m.done?.[i] ?? []);
-          });
-        else if (!this.indexer || this.indexing.size < MAX_INDEX_LAG) {
+        else if (m.lo === undefined || !this.indexer || this.indexing.size < MAX_INDEX_LAG) {
           // Stored: answer now. Text searches and uuid lookups wait for the text index to catch up
           // (textCaughtUp), so a search right after the answer still sees these events.
           callers.forEach((p, i) => {
             p.resolve(m.done?.[i] ?? []);
           });
-          if (this.indexer) this.indexing.set(m.lo, { callers: [], done: [] });
+          if (m.lo !== undefined && this.indexer) this.indexing.set(m.lo, { callers: [], done: [] });
         } else this.indexing.set(m.lo, { callers, done: m.done ?? [] }); // text index behind: hold the answer
-        if (m.lo !== undefined && this.indexedEarly.has(m.lo)) {
-          const error = this.indexedEarly.get(m.lo);
-          this.indexedEarly.delete(m.lo);
-          this.indexed(m.lo, error);
+        if (m.lo !== undefined) {
+          this.lastLo = m.lo;
+          if (this.indexedEarly.has(m.lo)) {
+            const error = this.indexedEarly.get(m.lo);
+            this.indexedEarly.delete(m.lo);
+            this.indexed(m.lo, error);
+          }
         }
         this.flush();
       });
@@ -478,7 +468,9 @@ export class SqliteStore extends SqlStore {
   private indexed(lo: number, error?: string): void {
     const t = this.indexing.get(lo);
     if (!t) {
-      this.indexedEarly.set(lo, error);
+      // Before the writer's answer for it (kept for then), or a second acknowledgement of work sent
+      // again to a restarted text-index thread (ignored).
+      if (lo > this.lastLo) this.indexedEarly.set(lo, error);
       return;
     }
     this.indexing.delete(lo);
@@ -510,13 +502,43 @@ export class SqliteStore extends SqlStore {
     }
   }
 
+  /** Starts the text-index thread; returns the port the writer thread sends it work on. */
+  private startIndexer(): MessagePort {
+    const ch = new MessageChannel();
+    const w = new Worker(new URL('./sqlite-indexer.js', import.meta.url), {
+      workerData: { ftsPath: ftsPathFor(this.path), port: ch.port2 },
+      transferList: [ch.port2],
+    });
+    w.on('message', (m: { lo?: number; error?: string }) => {
+      if (m.lo !== undefined) this.indexed(m.lo, m.error);
+    });
+    w.on('error', () => this.indexerLost(w));
+    w.on('exit', () => this.indexerLost(w));
+    w.unref();
+    this.indexer = w;
+    return ch.port1;
+  }
+
+  /** When the text-index thread died lately (restarts within the last minute). */
+  private indexerDeaths: number[] = [];
+
   /**
-   * The text-index thread died: answer everyone waiting for it (their events are stored) and stop
-   * waiting for it; the ranges it did not write stay in fts_todo and are indexed on the next open.
+   * The text-index thread died. It is started again and the writer sends the new one every
+   * transaction not yet acknowledged (rows replace rows, so one written twice is harmless). After
+   * INDEXER_RESTARTS deaths within a minute the store stops waiting for it: everyone waiting is
+   * answered (their events are stored), and the ranges not written stay in fts_todo for the next open.
    */
-  private indexerLost(): void {
-    if (!this.indexer) return;
+  private indexerLost(w: Worker): void {
+    if (this.indexer !== w) return; // stopped by close(), or already replaced
+    const now = Date.now();
+    this.indexerDeaths = [...this.indexerDeaths.filter((t) => t > now - 60_000), now];
+    if (this.writer && this.indexerDeaths.length <= INDEXER_RESTARTS) {
+      const port = this.startIndexer();
+      this.writer.postMessage({ port }, [port]);
+      return;
+    }
     this.indexer = undefined;
+    this.writer?.postMessage({ port: null });
     for (const t of this.indexing.values())
       t.callers.forEach((p, i) => {
         p.resolve(t.done[i] ?? []);

@@ -217,21 +217,40 @@ describe('SQLite store: the text index in its own file (split layout)', () => {
     await s.close();
   });
 
-  it('with the writer thread: keeps answering when the text-index thread dies, and indexes what it missed on the next open', async () => {
+  it('with the writer thread: restarts a text-index thread that dies, and after five deaths in a minute answers without it', async () => {
     const built = new URL('../../../dist/console/store/sqlite.js', import.meta.url).pathname;
     const mod = (await import(built)) as { SqliteStore: typeof SqliteStore };
     const path = dbPath();
     const s = new mod.SqliteStore(path, { writerThread: true });
-    await s.insert(outputs('beforeloss', 5));
-    expect(await s.count({ text: 'beforeloss' })).toBe(5);
-    await (s as unknown as { indexer: { terminate(): Promise<number> } }).indexer.terminate();
+    const indexer = () => (s as unknown as { indexer?: { terminate(): Promise<number> } }).indexer;
+    const kill = async () => {
+      const w = indexer();
+      await w!.terminate();
+      await new Promise((r) => setTimeout(r, 20)); // its 'exit' event
+      return w;
+    };
+    // Killed while it may still be writing a large batch: the writer sends the work to the next thread.
+    const big = s.insert(outputs('midword', 3000));
+    await new Promise((r) => setTimeout(r, 5));
+    const first = await kill();
+    expect((await big).inserted).toHaveLength(3000);
+    expect(indexer()).toBeDefined();
+    expect(indexer()).not.toBe(first);
+    expect(await s.count({ text: 'midword' })).toBe(3000);
+    await s.insert(outputs('afterrestart', 4));
+    expect(await s.count({ text: 'afterrestart' })).toBe(4);
+
+    // Five more deaths within the minute: the store stops waiting for a text index.
+    for (let i = 0; i < 5; i++) await kill();
+    expect(indexer()).toBeUndefined();
     expect((await s.insert(outputs('afterloss', 7))).inserted).toHaveLength(7);
-    expect(await s.count({})).toBe(12);
-    expect(await s.count({ text: 'afterloss' })).toBe(0); // answered without waiting for the dead thread
+    expect(await s.count({})).toBe(3011);
+    expect(await s.count({ text: 'afterloss' })).toBe(0);
     await s.close();
     expect(mainCount(path, 'fts_todo')).toBeGreaterThan(0);
     const again = new SqliteStore(path);
     expect(await again.count({ text: 'afterloss' })).toBe(7);
+    expect(await again.count({ text: 'midword' })).toBe(3000);
     expect(mainCount(path, 'fts_todo')).toBe(0);
     await again.close();
   });
