@@ -34,6 +34,11 @@ export interface Batch {
   roll: RollupDelta;
 }
 
+/** What FTS5 indexes of an event (at insert, and when recovery rebuilds it from the stored JSON). */
+function indexedText(output: string, rule: string, hostname: string): string {
+  return `${output} ${rule} ${hostname}`;
+}
+
 export function pack(rows: EventRow[]): Batch {
   const b: Batch = {
     uuid: [],
@@ -67,7 +72,7 @@ export function pack(rows: EventRow[]): Batch {
     b.k8sNs.push(r.k8sNs);
     b.count.push(r.count);
     b.raw.push(r.raw);
-    b.text.push(`${r.output} ${r.rule} ${r.hostname}`);
+    b.text.push(indexedText(r.output, r.rule, r.hostname));
     b.tags.push(r.tags);
   }
   return b;
@@ -106,7 +111,7 @@ CREATE TABLE IF NOT EXISTS rollup (hour BIGINT NOT NULL, dim TEXT NOT NULL, valu
 const ftsTable = (schemaName: string) =>
   `CREATE VIRTUAL TABLE IF NOT EXISTS ${schemaName}events_fts USING fts5(text, uuid, content='', contentless_delete=1, tokenize='unicode61');`;
 
-/** Inline layout (databases created before 0.2, and in-memory ones): the text index in the events file. */
+/** Inline layout (databases created before 2026-11-29 evening, and in-memory ones): the text index in the events file. */
 const INLINE_SCHEMA = `${schema(false)}
 ${ftsTable('')}
 CREATE TRIGGER IF NOT EXISTS events_ad AFTER DELETE ON events BEGIN
@@ -188,7 +193,7 @@ const INDEXER_RESTARTS = 5;
 
 type Caller = { resolve: (done: string[]) => void; reject: (e: Error) => void };
 
-/** Which thread a store object serves: the API's, the writer thread's or the text-index thread's. */
+/** Which thread a store object serves: the API's (main) or the writer thread's (the text-index thread has no store object). */
 type Role = 'main' | 'writer';
 
 /** Id range and FTS5 rows (rowid, text, uuid token, …) of one insert transaction in the split layout. */
@@ -587,7 +592,7 @@ export class SqliteStore extends SqlStore {
         for (const r of rows.iterate(from, Math.min(hi, from + 9_999))) {
           const { id, uuid, raw } = r as { id: number; uuid: string; raw: string };
           const e = JSON.parse(raw) as { output?: unknown; rule: string; hostname?: unknown };
-          args.push(id, `${str(e.output)} ${e.rule} ${str(e.hostname)}`, uuidToken(uuid));
+          args.push(id, indexedText(str(e.output), e.rule, str(e.hostname)), uuidToken(uuid));
         }
         this.replaceText(args);
       }
